@@ -1,0 +1,60 @@
+//! Rekindle's user interface and the types and calls it shares with the server.
+//!
+//! Compiled twice: with `ssr` inside the server, which renders each page to HTML, and with
+//! `hydrate` to WASM, which takes over that HTML in the browser.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod live;
+pub mod model;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: routes to each page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    live::provide_job_updates();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/rekindle.css" />
+        <Title text="Rekindle" />
+        <Router>
+            <components::header::Header />
+            <main id="main">
+                <Routes fallback=pages::not_found::NotFoundPage>
+                    <Route path=path!("") view=pages::home::HomePage />
+                    <Route path=path!("/login") view=pages::auth::LoginPage />
+                    <Route path=path!("/register") view=pages::auth::RegisterPage />
+                    <Route path=path!("/photos") view=pages::gallery::GalleryPage />
+                    <Route path=path!("/photos/:id") view=pages::photo::PhotoPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

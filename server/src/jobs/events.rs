@@ -1,0 +1,94 @@
+//! The job event log: every visible change of a job, numbered per user without gaps.
+//!
+//! The event is written in the same transaction as the change it describes. On PostgreSQL the
+//! notification (`user id:seq`, a few bytes) is sent inside that transaction too, so listeners
+//! only hear of committed changes; on SQLite the caller tells the in-process hub after commit.
+
+use super::JobRow;
+use crate::db::{Db, DbKind};
+use sqlx::Row;
+use uuid::Uuid;
+
+/// PostgreSQL channel the instances listen on.
+pub const CHANNEL: &str = "rekindle_job_events";
+
+/// A committed event, as the live stream sends it.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub seq: i64,
+    /// The job after the change, serialised once as `JobView` JSON.
+    pub payload: String,
+}
+
+/// Records that `job` changed; returns the user's new sequence number.
+pub async fn record(
+    db: &Db,
+    conn: &mut sqlx::AnyConnection,
+    job: &JobRow,
+    now_ms: i64,
+) -> Result<i64, sqlx::Error> {
+    let seq: i64 =
+        sqlx::query("UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
+            .bind(job.user_id.to_string())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("event_seq")?;
+    let payload = serde_json::to_string(&job.to_view()).expect("a JobView always serialises");
+    sqlx::query("INSERT INTO job_events (user_id, seq, job_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(job.user_id.to_string())
+        .bind(seq)
+        .bind(job.id.to_string())
+        .bind(payload)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+    if db.kind == DbKind::Postgres {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(format!("{}:{seq}", job.user_id))
+            .execute(&mut *conn)
+            .await?;
+    }
+
+    Ok(seq)
+}
+
+/// A user's events after `after`, oldest first, at most `limit`.
+pub async fn after(
+    db: &Db,
+    user_id: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT seq, payload FROM job_events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    )
+    .bind(user_id.to_string())
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(EventRow {
+                seq: row.try_get("seq")?,
+                payload: row.try_get("payload")?,
+            })
+        })
+        .collect()
+}
+
+/// The user's newest sequence number and the oldest one still kept.
+pub async fn bounds(db: &Db, user_id: Uuid) -> Result<(i64, Option<i64>), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT u.event_seq AS newest, (SELECT MIN(seq) FROM job_events e WHERE e.user_id = u.id) AS oldest \
+         FROM users u WHERE u.id = $1",
+    )
+    .bind(user_id.to_string())
+    .fetch_optional(&db.pool)
+    .await?;
+    match row {
+        Some(row) => Ok((row.try_get("newest")?, row.try_get("oldest")?)),
+        None => Ok((0, None)),
+    }
+}

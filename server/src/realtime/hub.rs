@@ -1,0 +1,178 @@
+//! The per-instance hub: one broadcast channel per connected user.
+
+use crate::db::Db;
+use crate::jobs::events;
+use axum::extract::ws::Utf8Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, mpsc, watch};
+use uuid::Uuid;
+
+/// Frames a slow socket may fall behind before it must catch up from the database.
+const CHANNEL_CAPACITY: usize = 64;
+
+/// One job event, serialised once for every socket.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub seq: i64,
+    pub json: Utf8Bytes,
+}
+
+struct UserChannel {
+    sender: broadcast::Sender<Arc<Frame>>,
+    /// The newest sequence number already broadcast.
+    last_seq: i64,
+}
+
+struct Inner {
+    db: Db,
+    users: Mutex<HashMap<Uuid, UserChannel>>,
+    notices: mpsc::UnboundedSender<(Uuid, i64)>,
+    /// True when PostgreSQL notifications feed the hub; then local notices are not needed.
+    listening: bool,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Handle to the hub; cheap to clone.
+#[derive(Clone)]
+pub struct Realtime {
+    inner: Arc<Inner>,
+}
+
+impl Realtime {
+    /// Starts the hub. With `listening`, committed changes arrive from the PostgreSQL listener.
+    pub fn start(db: Db, listening: bool) -> Realtime {
+        let (notices, mut rx) = mpsc::unbounded_channel();
+        let (shutdown, _) = watch::channel(false);
+        let hub = Realtime {
+            inner: Arc::new(Inner {
+                db,
+                users: Mutex::new(HashMap::new()),
+                notices,
+                listening,
+                shutdown,
+            }),
+        };
+        let worker = hub.clone();
+        tokio::spawn(async move {
+            while let Some((user, seq)) = rx.recv().await {
+                worker.publish(user, seq).await;
+            }
+        });
+        hub
+    }
+
+    /// Called after a transaction that recorded event `seq` for `user` has committed.
+    pub fn committed(&self, user: Uuid, seq: i64) {
+        if !self.inner.listening {
+            self.notice(user, seq);
+        }
+    }
+
+    /// Queues "user reached seq" for broadcasting (from the listener or a local commit).
+    pub fn notice(&self, user: Uuid, seq: i64) {
+        // The receiver lives as long as the hub; a send can only fail during shutdown.
+        let _ = self.inner.notices.send((user, seq));
+    }
+
+    /// After the listener lost its connection: every connected user may have missed events.
+    pub fn catch_up_all(&self) {
+        let users: Vec<Uuid> = self.lock().keys().copied().collect();
+        for user in users {
+            self.notice(user, i64::MAX);
+        }
+    }
+
+    /// Subscribes a socket to a user's frames.
+    pub async fn subscribe(
+        &self,
+        user: Uuid,
+    ) -> Result<broadcast::Receiver<Arc<Frame>>, sqlx::Error> {
+        if let Some(channel) = self.lock().get(&user) {
+            return Ok(channel.sender.subscribe());
+        }
+        let (newest, _) = events::bounds(&self.inner.db, user).await?;
+        let mut users = self.lock();
+        let channel = users.entry(user).or_insert_with(|| UserChannel {
+            sender: broadcast::channel(CHANNEL_CAPACITY).0,
+            last_seq: newest,
+        });
+
+        Ok(channel.sender.subscribe())
+    }
+
+    /// Drops a user's channel once their last socket is gone.
+    pub fn unsubscribe(&self, user: Uuid) {
+        let mut users = self.lock();
+        if users
+            .get(&user)
+            .is_some_and(|c| c.sender.receiver_count() == 0)
+        {
+            users.remove(&user);
+        }
+    }
+
+    /// Number of users with at least one open socket on this instance.
+    pub fn connected_users(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// A receiver that turns true when the server is shutting down.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.inner.shutdown.subscribe()
+    }
+
+    /// Tells every socket to close with "going away".
+    pub fn shut_down(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    async fn publish(&self, user: Uuid, seq: i64) {
+        let Some(last) = self.lock().get(&user).map(|c| c.last_seq) else {
+            return;
+        };
+        if seq <= last {
+            return;
+        }
+        let events = match events::after(&self.inner.db, user, last, 1000).await {
+            Ok(events) => events,
+            Err(err) => {
+                // Sockets fill the gap themselves on the next frame or reconnect.
+                tracing::warn!(user.id = %user, error = %err, "could not read new job events");
+                return;
+            }
+        };
+        let mut users = self.lock();
+        let Some(channel) = users.get_mut(&user) else {
+            return;
+        };
+        for event in events {
+            if event.seq <= channel.last_seq {
+                continue;
+            }
+            channel.last_seq = event.seq;
+            let frame = Frame {
+                seq: event.seq,
+                json: Utf8Bytes::from(job_frame(event.seq, &event.payload)),
+            };
+            // No receivers is fine: the last socket just left.
+            let _ = channel.sender.send(Arc::new(frame));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, UserChannel>> {
+        self.inner
+            .users
+            .lock()
+            .expect("the hub's lock is never held across a panic")
+    }
+}
+
+/// The wire form of a job event; the payload is already `JobView` JSON.
+pub fn job_frame(seq: i64, payload: &str) -> String {
+    format!(r#"{{"type":"job","seq":{seq},"job":{payload}}}"#)
+}

@@ -1,0 +1,317 @@
+//! The integration-test harness: a real server on port 0 with a fresh database per test.
+//!
+//! SQLite by default (a file in a fresh temporary folder). With `REKINDLE_TEST_DB=postgres`,
+//! each test creates its own database on the server named by `REKINDLE_TEST_PG_URL` (an
+//! admin connection URL, e.g. `postgres://root@127.0.0.1:5432/postgres`); `scripts/test.sh`
+//! drops leftover `rekindle_test_*` databases before a run.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
+
+use futures::{SinkExt, StreamExt};
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+use server::clock::Clock;
+use server::config::Config;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+/// A running server for one test.
+pub struct TestApp {
+    pub server: Option<server::Server>,
+    pub base: String,
+    pub clock: Clock,
+    pub http: reqwest::Client,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+}
+
+/// A registered user: their API token and their browser cookie.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub email: String,
+    pub token: String,
+    pub cookie: String,
+}
+
+/// Where the shared test data lives (`../shared/testdata` beside the repository).
+pub fn testdata(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/testdata")
+        .join(path)
+}
+
+/// Starts a server with the default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts a server with extra environment settings.
+pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
+    let data_dir = std::env::temp_dir().join(format!("rekindle-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&data_dir).expect("create test data folder");
+    let database_url = test_database_url(&data_dir).await;
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("REKINDLE_DATA_DIR".into(), data_dir.display().to_string()),
+        ("DATABASE_URL".into(), database_url.clone()),
+        (
+            "REKINDLE_SECRET_KEY".into(),
+            "integration-test-secret-key-0123456789".into(),
+        ),
+    ]);
+    for (name, value) in vars {
+        env.insert(name.to_string(), value.to_string());
+    }
+    let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let clock = Clock::default();
+    let server = server::start(config, listener, server::leptos_options(), clock.clone())
+        .await
+        .expect("server starts");
+    let base = format!("http://{}", server.addr);
+
+    TestApp {
+        server: Some(server),
+        base,
+        clock,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        data_dir,
+        database_url,
+    }
+}
+
+async fn test_database_url(data_dir: &std::path::Path) -> String {
+    if std::env::var("REKINDLE_TEST_DB").as_deref() != Ok("postgres") {
+        return format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("rekindle.db").display()
+        );
+    }
+    let admin = std::env::var("REKINDLE_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into());
+    let name = format!("rekindle_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .expect("connect to the PostgreSQL admin database (REKINDLE_TEST_PG_URL)");
+    sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create a test database");
+    replace_database(&admin, &name)
+}
+
+/// The admin URL with its database swapped for `name`.
+fn replace_database(admin: &str, name: &str) -> String {
+    let mut url = url::Url::parse(admin).expect("REKINDLE_TEST_PG_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn state(&self) -> &server::state::AppState {
+        &self.server.as_ref().expect("server running").state
+    }
+
+    /// Registers a fresh user.
+    pub async fn register(&self) -> TestUser {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let response = self
+            .http
+            .post(self.url("/api/auth/register"))
+            .json(&serde_json::json!({ "email": email, "password": "correct horse battery" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            201,
+            "register: {}",
+            response.text().await.unwrap()
+        );
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_string();
+        let body: Value = response.json().await.unwrap();
+        TestUser {
+            email,
+            token: body["token"].as_str().unwrap().to_string(),
+            cookie,
+        }
+    }
+
+    /// Uploads a file as `user`; returns the response.
+    pub async fn upload(
+        &self,
+        user: &TestUser,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> reqwest::Response {
+        let form = Form::new().part("photo", Part::bytes(bytes).file_name(file_name.to_string()));
+        self.http
+            .post(self.url("/api/photos"))
+            .bearer_auth(&user.token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads a test-data file and returns the new photo.
+    pub async fn upload_testdata(&self, user: &TestUser, path: &str) -> Value {
+        let bytes = std::fs::read(testdata(path)).expect("test data file");
+        let name = path.rsplit('/').next().unwrap();
+        let response = self.upload(user, name, bytes).await;
+        assert_eq!(
+            response.status(),
+            201,
+            "upload {path}: {}",
+            response.text().await.unwrap()
+        );
+        response.json().await.unwrap()
+    }
+
+    pub async fn get(&self, user: Option<&TestUser>, path: &str) -> reqwest::Response {
+        let mut request = self.http.get(self.url(path));
+        if let Some(user) = user {
+            request = request.bearer_auth(&user.token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn post_json(
+        &self,
+        user: Option<&TestUser>,
+        path: &str,
+        body: Value,
+    ) -> reqwest::Response {
+        let mut request = self.http.post(self.url(path)).json(&body);
+        if let Some(user) = user {
+            request = request.bearer_auth(&user.token);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Starts a restoration of `photo_id` with default options; returns the job.
+    pub async fn restore(&self, user: &TestUser, photo_id: &str) -> Value {
+        let response = self
+            .post_json(
+                Some(user),
+                "/api/jobs/restore",
+                serde_json::json!({ "photo_id": photo_id }),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            202,
+            "restore: {}",
+            response.text().await.unwrap()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// Polls the job API until the job is final. Only tests use this; the app never polls.
+    pub async fn wait_for_final(&self, user: &TestUser, job_id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let job: Value = self
+                .get(Some(user), &format!("/api/jobs/{job_id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
+            let status = job["status"].as_str().unwrap().to_string();
+            if ["completed", "failed", "cancelled", "timed_out"].contains(&status.as_str()) {
+                return job;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {job_id} stuck in {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Opens the live job stream as `user`'s browser would.
+    pub async fn connect_stream(&self, user: &TestUser, after: Option<i64>) -> Stream {
+        let query = after.map(|seq| format!("?after={seq}")).unwrap_or_default();
+        let url = format!("{}/ws/jobs{query}", self.base.replace("http://", "ws://"));
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", user.cookie.parse().unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("websocket connects");
+        Stream { socket }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shut_down().await;
+        }
+    }
+}
+
+/// A client of the live job stream.
+pub struct Stream {
+    pub socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Stream {
+    /// The next JSON frame, or `None` if none arrives within `wait` or the socket closed.
+    pub async fn next_frame(&mut self, wait: Duration) -> Option<Value> {
+        loop {
+            let message = tokio::time::timeout(wait, self.socket.next())
+                .await
+                .ok()??
+                .ok()?;
+            match message {
+                Message::Text(text) => {
+                    return Some(serde_json::from_str(&text).expect("frames are JSON"))
+                }
+                Message::Close(_) => return None,
+                Message::Ping(payload) => {
+                    let _ = self.socket.send(Message::Pong(payload)).await;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads job frames until `job_id` reaches a final state; returns every job frame seen.
+    pub async fn frames_until_final(&mut self, job_id: &str) -> Vec<Value> {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.next_frame(Duration::from_secs(120)).await {
+            if frame["type"] != "job" {
+                continue;
+            }
+            let done = frame["job"]["id"] == job_id
+                && ["completed", "failed", "cancelled", "timed_out"]
+                    .contains(&frame["job"]["status"].as_str().unwrap());
+            frames.push(frame);
+            if done {
+                return frames;
+            }
+        }
+        panic!("the stream ended before job {job_id} finished; saw {frames:?}");
+    }
+}
