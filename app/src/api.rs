@@ -72,8 +72,12 @@ mod backend {
 
 #[cfg(feature = "ssr")]
 async fn backend_and_headers() -> Result<(SharedBackend, http::HeaderMap), AppError> {
-    let backend = use_context::<SharedBackend>()
-        .expect("the server provides the backend to every server function");
+    let Some(backend) = use_context::<SharedBackend>() else {
+        return Err(AppError::new(
+            "internal_error",
+            "Something went wrong on our side. Please try again.",
+        ));
+    };
     let headers = leptos_axum::extract::<http::HeaderMap>()
         .await
         .map_err(AppError::from_server_fn_error_err)?;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod live;
 pub mod model;
 pub mod pages;
+pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -40,6 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     live::provide_job_updates();
+    session::Session::provide();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/rekindle.css" />

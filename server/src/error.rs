@@ -127,8 +127,12 @@ impl IntoResponse for ApiError {
 }
 
 impl From<ApiError> for AppError {
+    /// Used by server functions: the response gets the error's status, not a generic 500.
     fn from(err: ApiError) -> Self {
         err.log();
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(err.status());
+        }
         let body = err.body();
         AppError::new(body.code, body.message)
     }

@@ -18,6 +18,7 @@ pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(ServerBackend(state.clone()));
     let leptos = state.leptos.clone();
     let pages = generate_route_list(App);
+    let fallback_backend = backend.clone();
 
     Router::new()
         .merge(auth::routes::router())
@@ -33,7 +34,10 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(backend.clone()),
             move || shell(leptos.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || provide_context(fallback_backend.clone()),
+            shell,
+        ))
         .layer(crate::telemetry::access_log())
         .with_state(state)
 }

@@ -1,15 +1,18 @@
 //! The top bar: the app's name, who is signed in, and the live-connection indicator.
 
-use crate::api::{get_me, Logout};
+use crate::api::Logout;
 use crate::live::{Connection, JobUpdates};
+use crate::session::Session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 /// Site header with account links.
 #[component]
 pub fn Header() -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
+    let session = Session::get();
+    let me = session.user_resource();
     let logout = ServerAction::<Logout>::new();
+    session.follow(logout);
 
     view! {
         <header class="site-header">

@@ -1,6 +1,7 @@
 //! Log-in and registration pages. Both are plain forms that work without JavaScript.
 
 use crate::api::{Login, Register};
+use crate::session::Session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -8,6 +9,7 @@ use leptos_router::components::A;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
+    Session::get().follow(action);
     let error = move || {
         action
             .value()
@@ -33,6 +35,7 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let action = ServerAction::<Register>::new();
+    Session::get().follow(action);
     let error = move || {
         action
             .value()

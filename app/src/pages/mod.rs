@@ -6,14 +6,14 @@ pub mod home;
 pub mod not_found;
 pub mod photo;
 
-use crate::api::get_me;
+use crate::session::Session;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 /// Renders its children for a signed-in user and sends anyone else to the log-in page.
 #[component]
 pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
+    let me = Session::get().user_resource();
     let children = StoredValue::new(children);
 
     view! {

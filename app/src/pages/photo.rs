@@ -154,7 +154,7 @@ fn DownloadLink(photo_id: Uuid) -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 access.await.ok().map(|access| view! {
-                    <a class="button" href=access.url download data-testid="download-link">
+                    <a class="button" href=access.url download rel="external" data-testid="download-link">
                         "Download restored photo"
                     </a>
                 })
