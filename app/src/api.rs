@@ -64,6 +64,8 @@ mod backend {
             job_id: Uuid,
         ) -> Result<JobView, AppError>;
         async fn delete_photo(&self, headers: &http::HeaderMap, id: Uuid) -> Result<(), AppError>;
+        /// Deletes the account and everything in it; returns the `Set-Cookie` that clears it.
+        async fn delete_account(&self, headers: &http::HeaderMap) -> Result<String, AppError>;
     }
 
     /// How the backend travels through Leptos context.
@@ -185,4 +187,15 @@ pub async fn cancel_job(job_id: Uuid) -> Result<JobView, AppError> {
 pub async fn delete_photo(id: Uuid) -> Result<(), AppError> {
     let (backend, headers) = backend_and_headers().await?;
     backend.delete_photo(&headers, id).await
+}
+
+/// Deletes the signed-in account with every photo, then signs out.
+#[server]
+pub async fn delete_account() -> Result<(), AppError> {
+    let (backend, headers) = backend_and_headers().await?;
+    let cookie = backend.delete_account(&headers).await?;
+    set_cookie(&cookie);
+    leptos_axum::redirect("/");
+
+    Ok(())
 }

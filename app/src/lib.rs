@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=pages::auth::RegisterPage />
                     <Route path=path!("/photos") view=pages::gallery::GalleryPage />
                     <Route path=path!("/photos/:id") view=pages::photo::PhotoPage />
+                    <Route path=path!("/account") view=pages::account::AccountPage />
                 </Routes>
             </main>
         </Router>

@@ -75,20 +75,47 @@ mod client {
     use std::time::Duration;
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
-    use web_sys::{MessageEvent, WebSocket};
+    use web_sys::{EventSource, MessageEvent, WebSocket};
 
     /// Reconnect delays grow from this...
     const BACKOFF_START_MS: f64 = 500.0;
     /// ...up to this cap.
     const BACKOFF_CAP_MS: f64 = 20_000.0;
+    /// The server sends something at least every 20 s; silence this long means a dead link.
+    const SILENCE_LIMIT_MS: f64 = 50_000.0;
+    /// WebSocket attempts that never open before falling back to Server-Sent Events.
+    const WEBSOCKET_TRIES: u32 = 2;
+
+    type Handler = Closure<dyn FnMut(web_sys::Event)>;
+
+    /// The open transport: a WebSocket, or Server-Sent Events where WebSockets are blocked.
+    enum Transport {
+        Socket(WebSocket),
+        Events(EventSource),
+    }
+
+    impl Transport {
+        fn close(&self) {
+            match self {
+                Transport::Socket(socket) => {
+                    socket.set_onclose(None);
+                    let _ = socket.close();
+                }
+                Transport::Events(source) => source.close(),
+            }
+        }
+    }
 
     #[derive(Default)]
     struct Client {
         started: bool,
-        socket: Option<WebSocket>,
+        transport: Option<Transport>,
+        opened: bool,
         last_seq: Option<i64>,
         attempt: u32,
-        handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+        failed_sockets: u32,
+        last_message_ms: f64,
+        handlers: Vec<Handler>,
     }
 
     thread_local! {
@@ -104,44 +131,62 @@ mod client {
         }
     }
 
+    fn now_ms() -> f64 {
+        web_sys::js_sys::Date::now()
+    }
+
     fn connect(updates: JobUpdates) {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        let location = window.location();
-        let scheme = if location.protocol().as_deref() == Ok("https:") {
-            "wss"
+        let use_events = CLIENT.with_borrow(|c| c.failed_sockets >= WEBSOCKET_TRIES);
+        let transport = if use_events {
+            open_events(updates)
         } else {
-            "ws"
+            open_socket(updates)
         };
-        let host = location.host().unwrap_or_default();
-        let after = CLIENT.with_borrow(|client| client.last_seq);
-        let query = after.map(|seq| format!("?after={seq}")).unwrap_or_default();
-        let Ok(socket) = WebSocket::new(&format!("{scheme}://{host}/ws/jobs{query}")) else {
+        let Some((transport, handlers)) = transport else {
             schedule_reconnect(updates);
             return;
         };
         if updates.connection.get_untracked() == Connection::Idle {
             updates.connection.set(Connection::Connecting);
         }
-
-        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            CLIENT.with_borrow_mut(|client| client.attempt = 0);
-            updates.connection.set(Connection::Live);
-        });
-        let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-            let Some(text) = event
-                .dyn_ref::<MessageEvent>()
-                .and_then(|m| m.data().as_string())
-            else {
-                return;
-            };
-            if let Ok(frame) = serde_json::from_str::<StreamFrame>(&text) {
-                apply_frame(updates, frame);
+        CLIENT.with_borrow_mut(|client| {
+            if let Some(old) = client.transport.replace(transport) {
+                old.close();
             }
+            client.opened = false;
+            client.last_message_ms = now_ms();
+            client.handlers = handlers;
         });
-        let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            CLIENT.with_borrow_mut(|client| client.socket = None);
+    }
+
+    fn stream_url(path: &str, scheme_for_ws: bool) -> Option<String> {
+        let location = web_sys::window()?.location();
+        let secure = location.protocol().as_deref() == Ok("https:");
+        let host = location.host().ok()?;
+        let after = CLIENT.with_borrow(|client| client.last_seq);
+        let query = after.map(|seq| format!("?after={seq}")).unwrap_or_default();
+        Some(if scheme_for_ws {
+            format!(
+                "{}://{host}{path}{query}",
+                if secure { "wss" } else { "ws" }
+            )
+        } else {
+            format!("{path}{query}")
+        })
+    }
+
+    fn open_socket(updates: JobUpdates) -> Option<(Transport, Vec<Handler>)> {
+        let socket = WebSocket::new(&stream_url("/ws/jobs", true)?).ok()?;
+        let on_open = Handler::new(move |_| opened(updates));
+        let on_message = Handler::new(move |event: web_sys::Event| received(updates, &event));
+        let on_close = Handler::new(move |_| {
+            let never_opened = CLIENT.with_borrow_mut(|client| {
+                client.transport = None;
+                !client.opened
+            });
+            if never_opened {
+                CLIENT.with_borrow_mut(|client| client.failed_sockets += 1);
+            }
             updates.connection.set(Connection::Reconnecting);
             schedule_reconnect(updates);
         });
@@ -149,13 +194,49 @@ mod client {
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
 
+        Some((
+            Transport::Socket(socket),
+            vec![on_open, on_message, on_close],
+        ))
+    }
+
+    /// Server-Sent Events reconnect by themselves and resume with `Last-Event-ID`.
+    fn open_events(updates: JobUpdates) -> Option<(Transport, Vec<Handler>)> {
+        let source = EventSource::new(&stream_url("/api/jobs/events", false)?).ok()?;
+        let on_open = Handler::new(move |_| opened(updates));
+        let on_message = Handler::new(move |event: web_sys::Event| received(updates, &event));
+        let on_error = Handler::new(move |_| updates.connection.set(Connection::Reconnecting));
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+
+        Some((
+            Transport::Events(source),
+            vec![on_open, on_message, on_error],
+        ))
+    }
+
+    fn opened(updates: JobUpdates) {
         CLIENT.with_borrow_mut(|client| {
-            if let Some(old) = client.socket.replace(socket) {
-                old.set_onclose(None);
-                let _ = old.close();
-            }
-            client.handlers = vec![on_open, on_message, on_close];
+            client.attempt = 0;
+            client.opened = true;
+            client.failed_sockets = 0;
+            client.last_message_ms = now_ms();
         });
+        updates.connection.set(Connection::Live);
+    }
+
+    fn received(updates: JobUpdates, event: &web_sys::Event) {
+        CLIENT.with_borrow_mut(|client| client.last_message_ms = now_ms());
+        let Some(text) = event
+            .dyn_ref::<MessageEvent>()
+            .and_then(|m| m.data().as_string())
+        else {
+            return;
+        };
+        if let Ok(frame) = serde_json::from_str::<StreamFrame>(&text) {
+            apply_frame(updates, frame);
+        }
     }
 
     fn apply_frame(updates: JobUpdates, frame: StreamFrame) {
@@ -188,6 +269,7 @@ mod client {
                 CLIENT.with_borrow_mut(|client| client.last_seq = Some(seq));
                 updates.resync.update(|n| *n += 1);
             }
+            StreamFrame::Heartbeat { .. } => {}
         }
     }
 
@@ -197,7 +279,7 @@ mod client {
             client.attempt
         });
         let ceiling = (BACKOFF_START_MS * 2f64.powi(attempt as i32 - 1)).min(BACKOFF_CAP_MS);
-        // Full jitter between half and all of the ceiling spreads a crowd of reconnecting tabs.
+        // Jitter between half and all of the ceiling spreads a crowd of reconnecting tabs.
         let delay = ceiling * (0.5 + web_sys::js_sys::Math::random() * 0.5);
         set_timeout(
             move || connect(updates),
@@ -205,21 +287,28 @@ mod client {
         );
     }
 
-    /// After sleep, a network change or a return to the tab, reconnect at once instead of
-    /// waiting out the backoff.
+    /// True when the transport is open and has heard from the server recently.
+    fn healthy() -> bool {
+        CLIENT.with_borrow(|client| {
+            let open = match &client.transport {
+                Some(Transport::Socket(socket)) => socket.ready_state() <= WebSocket::OPEN,
+                Some(Transport::Events(source)) => source.ready_state() != EventSource::CLOSED,
+                None => false,
+            };
+            open && now_ms() - client.last_message_ms < SILENCE_LIMIT_MS
+        })
+    }
+
+    /// After sleep, a network change or a return to the tab, and whenever the server has gone
+    /// quiet for too long, reconnect at once instead of waiting out the backoff.
     fn watch_wake_ups(updates: JobUpdates) {
         let Some(window) = web_sys::window() else {
             return;
         };
         let wake = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            let open = CLIENT.with_borrow(|client| {
-                client
-                    .socket
-                    .as_ref()
-                    .is_some_and(|s| s.ready_state() <= WebSocket::OPEN)
-            });
-            if !open {
+            if !healthy() {
                 CLIENT.with_borrow_mut(|client| client.attempt = 0);
+                updates.connection.set(Connection::Reconnecting);
                 connect(updates);
             }
         });
@@ -228,5 +317,15 @@ mod client {
         }
         // The listener lives as long as the tab.
         wake.forget();
+        let _ = set_interval_with_handle(
+            move || {
+                let stale = CLIENT.with_borrow(|c| c.transport.is_some()) && !healthy();
+                if stale {
+                    updates.connection.set(Connection::Reconnecting);
+                    connect(updates);
+                }
+            },
+            Duration::from_secs(10),
+        );
     }
 }

@@ -254,6 +254,8 @@ pub enum StreamFrame {
     Job { seq: i64, job: JobView },
     /// The events since the client's last sequence are no longer kept: reload the jobs.
     Reset { seq: i64 },
+    /// Sent every 20 s when nothing else is: the link is alive, and `seq` is the newest sent.
+    Heartbeat { seq: i64 },
 }
 
 /// The error body every API route returns: a stable code and a sentence for a person.

@@ -17,7 +17,9 @@ pub struct Session {
 impl Session {
     /// Creates the session store and makes it available as context.
     pub fn provide() -> Session {
-        let session = Session { version: RwSignal::new(0) };
+        let session = Session {
+            version: RwSignal::new(0),
+        };
         provide_context(session);
         session
     }
@@ -38,9 +40,9 @@ impl Session {
     }
 
     /// Marks the session changed once `action` succeeds.
-    pub fn follow<A: Send + Sync + 'static>(self, action: ServerAction<A>)
+    pub fn follow<A>(self, action: ServerAction<A>)
     where
-        A: server_fn::ServerFn<Output = (), Error = AppError> + Clone,
+        A: server_fn::ServerFn<Output = (), Error = AppError> + Clone + Send + Sync + 'static,
     {
         Effect::new(move |_| {
             if action.value().get().is_some_and(|result| result.is_ok()) {

@@ -10,11 +10,11 @@
 //! is cut inside its last `IDAT` chunk). The JPEG decoder is lenient (it pads missing scan
 //! data with grey), so a JPEG must also carry its end-of-image marker after its last scan.
 
-use std::io::Cursor;
+use std::io::{BufRead, Cursor, Seek};
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 
-use crate::container::{gif_first_frame_extent, gif_is_animated, webp_is_animated};
+use crate::container::{gif_first_frame_extent, gif_is_animated, webp_is_animated, ByteSource};
 use crate::format::{sniff, Format, Sniffed};
 use crate::{orientation, InputError, Limits};
 
@@ -51,31 +51,24 @@ pub struct Decoded {
 
 /// Reads the header of an untrusted image and checks it against `limits`.
 pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, InputError> {
-    let (format, mut decoder) = open(bytes, limits)?;
-    let orientation =
-        orientation::read(&mut decoder).unwrap_or(image::metadata::Orientation::NoTransforms);
-    let (width, height) = decoder.dimensions();
-    let (width, height) = orientation::upright_dimensions(orientation, width, height);
+    let format = check_file(bytes.len() as u64, bytes, limits)?;
+    if format == Format::Gif {
+        check_gif_frame(bytes, limits)?;
+    }
+    let decoder = open_decoder(Cursor::new(bytes), format, limits)?;
 
-    Ok(Probe {
-        format,
-        width,
-        height,
-        orientation: orientation::exif_value(orientation),
-    })
+    Ok(probe_decoder(decoder, format))
 }
 
 /// Decodes an untrusted image into an upright 8-bit sRGB image within `limits`.
 ///
 /// Only the first frame of an animation is decoded.
 pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, InputError> {
-    let (format, mut decoder) = open(bytes, limits)?;
-    let mut warnings = Vec::new();
-    let orientation = orientation::read(&mut decoder).unwrap_or_else(|| {
-        warnings.push(BAD_ORIENTATION_WARNING.to_owned());
-        image::metadata::Orientation::NoTransforms
-    });
-
+    let format = check_file(bytes.len() as u64, bytes, limits)?;
+    if format == Format::Gif {
+        check_gif_frame(bytes, limits)?;
+    }
+    let decoder = open_decoder(Cursor::new(bytes), format, limits)?;
     if format == Format::Jpeg && !jpeg_has_end_marker(bytes) {
         return Err(InputError::CorruptImage);
     }
@@ -84,6 +77,37 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, InputError> {
         Format::Webp => webp_is_animated(bytes),
         _ => false,
     };
+
+    decode_pixels(decoder, format, animated, limits)
+}
+
+/// The upright dimensions and orientation an opened decoder reports.
+pub(crate) fn probe_decoder(mut decoder: impl ImageDecoder, format: Format) -> Probe {
+    let orientation =
+        orientation::read(&mut decoder).unwrap_or(image::metadata::Orientation::NoTransforms);
+    let (width, height) = decoder.dimensions();
+    let (width, height) = orientation::upright_dimensions(orientation, width, height);
+
+    Probe {
+        format,
+        width,
+        height,
+        orientation: orientation::exif_value(orientation),
+    }
+}
+
+/// Decodes the pixels of an opened, already checked image and turns them upright.
+pub(crate) fn decode_pixels(
+    mut decoder: impl ImageDecoder,
+    format: Format,
+    animated: bool,
+    limits: &Limits,
+) -> Result<Decoded, InputError> {
+    let mut warnings = Vec::new();
+    let orientation = orientation::read(&mut decoder).unwrap_or_else(|| {
+        warnings.push(BAD_ORIENTATION_WARNING.to_owned());
+        image::metadata::Orientation::NoTransforms
+    });
     if animated {
         warnings.push(ANIMATED_WARNING.to_owned());
     }
@@ -105,43 +129,47 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, InputError> {
     })
 }
 
-/// Validates size and format, then builds a decoder whose header fits `limits`.
-fn open<'a>(
-    bytes: &'a [u8],
-    limits: &Limits,
-) -> Result<(Format, impl ImageDecoder + 'a), InputError> {
-    if bytes.is_empty() {
+/// Checks a file's size and its format from its first bytes (`head`, at least 16 of them
+/// when the file has that many).
+pub(crate) fn check_file(size: u64, head: &[u8], limits: &Limits) -> Result<Format, InputError> {
+    if size == 0 {
         return Err(InputError::EmptyFile);
     }
-    let size = bytes.len() as u64;
     if size > limits.max_bytes {
         return Err(InputError::FileTooLarge {
             size,
             limit: limits.max_bytes,
         });
     }
-    let format = match sniff(bytes) {
-        Sniffed::Supported(format) => format,
-        Sniffed::Unsupported(name) => {
-            return Err(InputError::UnsupportedFormat {
-                detected: Some(name),
-            })
-        }
-        Sniffed::Unknown => return Err(InputError::UnsupportedFormat { detected: None }),
-    };
-    if format == Format::Gif {
-        // A frame may declare a far larger rectangle than the GIF's screen.
-        if let Some(extent) = gif_first_frame_extent(bytes) {
-            check_dimensions(extent, limits)?;
-        }
+    match sniff(head) {
+        Sniffed::Supported(format) => Ok(format),
+        Sniffed::Unsupported(name) => Err(InputError::UnsupportedFormat {
+            detected: Some(name),
+        }),
+        Sniffed::Unknown => Err(InputError::UnsupportedFormat { detected: None }),
     }
+}
 
+/// A GIF frame may declare a far larger rectangle than the GIF's screen.
+pub(crate) fn check_gif_frame(source: impl ByteSource, limits: &Limits) -> Result<(), InputError> {
+    match gif_first_frame_extent(source) {
+        Some(extent) => check_dimensions(extent, limits),
+        None => Ok(()),
+    }
+}
+
+/// Builds a decoder whose header fits `limits`.
+pub(crate) fn open_decoder<'a, R: BufRead + Seek + 'a>(
+    reader: R,
+    format: Format,
+    limits: &Limits,
+) -> Result<impl ImageDecoder + 'a, InputError> {
     // The side limit is applied by hand below so the refusal can name the declared size;
     // the allocation cap is active while the header is parsed.
     let mut header_limits = limits.to_image_limits();
     header_limits.max_image_width = None;
     header_limits.max_image_height = None;
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image_format());
+    let mut reader = ImageReader::with_format(reader, format.to_image_format());
     reader.limits(header_limits);
     let mut decoder = reader
         .into_decoder()
@@ -157,7 +185,7 @@ fn open<'a>(
         .set_limits(limits.to_image_limits())
         .map_err(|e| from_image_error(e, limits))?;
 
-    Ok((format, decoder))
+    Ok(decoder)
 }
 
 /// Refuses declared dimensions beyond the side or pixel-count limit.

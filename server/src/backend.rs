@@ -40,11 +40,11 @@ impl Backend for ServerBackend {
 
     async fn login(
         &self,
-        _headers: &HeaderMap,
+        headers: &HeaderMap,
         email: &str,
         password: &str,
     ) -> Result<String, AppError> {
-        let user = auth::check_password(&self.0, email, password).await?;
+        let user = auth::check_password(&self.0, headers, email, password).await?;
         Ok(auth::start_session(&self.0, user.id).await?.cookie)
     }
 
@@ -101,5 +101,13 @@ impl Backend for ServerBackend {
             .await
             .map_err(ApiError::from)?;
         Ok(())
+    }
+
+    async fn delete_account(&self, headers: &HeaderMap) -> Result<String, AppError> {
+        let user = self.user(headers).await?;
+        crate::accounts::delete_account(&self.0, &user)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(auth::end_session(&self.0, None).await?)
     }
 }

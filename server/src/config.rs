@@ -2,7 +2,8 @@
 //!
 //! Every setting has a documented default that works for development on one machine. In
 //! production mode (`REKINDLE_ENV=production`) the settings that must not be guessed — the
-//! secret key and the public URL — are required, and start-up stops naming what is missing.
+//! secret key and the public URL — are required, and start-up stops naming what is missing;
+//! so it does in any mode when a chosen provider or S3 store lacks its settings.
 
 use anyhow::{bail, Context};
 use std::fmt;
@@ -47,6 +48,28 @@ pub enum ProviderConfig {
     RunPod { base_url: String, api_key: Secret },
 }
 
+/// Where photo bytes are kept (`REKINDLE_STORAGE`).
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    /// Files under `<data dir>/objects`: the embedded default.
+    Local,
+    /// An S3-compatible bucket (AWS S3, MinIO, Cloudflare R2, ...).
+    S3(S3Config),
+}
+
+/// An S3 bucket and how to reach it.
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    pub region: String,
+    /// The S3 API's URL for S3-compatible servers; `None` means AWS itself.
+    pub endpoint: Option<String>,
+    /// Address objects as `<endpoint>/<bucket>/<key>` rather than `<bucket>.<endpoint>/<key>`.
+    pub force_path_style: bool,
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+}
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -65,6 +88,7 @@ pub struct Config {
     pub free_quota_bytes: u64,
     pub free_retention_days: u32,
     pub provider: ProviderConfig,
+    pub storage: StorageConfig,
     /// A job whose provider has been silent this long gets a status check.
     pub job_check_after: Duration,
 }
@@ -106,6 +130,7 @@ impl Config {
             missing.push("REKINDLE_PUBLIC_URL (the https:// address providers send webhooks to)");
         }
         let provider = provider_config(&get, &mut missing)?;
+        let storage = storage_config(&get, &mut missing)?;
         if !missing.is_empty() {
             bail!(
                 "Production mode needs these settings: {}",
@@ -138,6 +163,7 @@ impl Config {
             free_quota_bytes: parse_or(&get, "REKINDLE_FREE_QUOTA_BYTES", 1 << 30)?,
             free_retention_days: parse_or(&get, "REKINDLE_FREE_RETENTION_DAYS", 7)?,
             provider,
+            storage,
             job_check_after: Duration::from_secs(parse_or(
                 &get,
                 "REKINDLE_JOB_CHECK_AFTER_SECS",
@@ -173,6 +199,42 @@ fn provider_config(
             })
         }
         Some(other) => bail!("REKINDLE_PROVIDER must be builtin or runpod, not {other:?}"),
+    }
+}
+
+fn storage_config(
+    get: &impl Fn(&str) -> Option<String>,
+    missing: &mut Vec<&'static str>,
+) -> anyhow::Result<StorageConfig> {
+    match get("REKINDLE_STORAGE").as_deref() {
+        None | Some("local") => Ok(StorageConfig::Local),
+        Some("s3") => {
+            let mut required = |name: &'static str, hint: &'static str| {
+                get(name).unwrap_or_else(|| {
+                    missing.push(hint);
+                    String::new()
+                })
+            };
+            let bucket = required("S3_BUCKET", "S3_BUCKET (the bucket photos are kept in)");
+            let access_key_id = required("S3_ACCESS_KEY_ID", "S3_ACCESS_KEY_ID");
+            let secret_access_key = required("S3_SECRET_ACCESS_KEY", "S3_SECRET_ACCESS_KEY");
+            let endpoint = get("S3_ENDPOINT").map(|url| url.trim_end_matches('/').to_string());
+            let force_path_style = match get("S3_FORCE_PATH_STYLE").as_deref() {
+                None => endpoint.is_some(),
+                Some("true" | "1") => true,
+                Some("false" | "0") => false,
+                Some(other) => bail!("S3_FORCE_PATH_STYLE must be true or false, not {other:?}"),
+            };
+            Ok(StorageConfig::S3(S3Config {
+                bucket,
+                region: get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                endpoint,
+                force_path_style,
+                access_key_id: Secret::new(access_key_id),
+                secret_access_key: Secret::new(secret_access_key),
+            }))
+        }
+        Some(other) => bail!("REKINDLE_STORAGE must be local or s3, not {other:?}"),
     }
 }
 
@@ -254,6 +316,43 @@ mod tests {
             ]);
             assert!(result.is_err(), "ttl {bad} was accepted");
         }
+    }
+
+    #[test]
+    fn s3_storage_without_bucket_or_credentials_names_each_missing_setting() {
+        let err = config(&[
+            ("REKINDLE_ENV", "production"),
+            ("REKINDLE_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("REKINDLE_PUBLIC_URL", "https://photos.example.org"),
+            ("REKINDLE_STORAGE", "s3"),
+        ])
+        .unwrap_err()
+        .to_string();
+        for name in ["S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] {
+            assert!(err.contains(name), "{name} not named in: {err}");
+        }
+    }
+
+    #[test]
+    fn s3_storage_with_an_endpoint_uses_path_style_by_default() {
+        let config = config(&[
+            ("REKINDLE_ENV", "production"),
+            ("REKINDLE_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("REKINDLE_PUBLIC_URL", "https://photos.example.org"),
+            ("REKINDLE_STORAGE", "s3"),
+            ("S3_BUCKET", "photos"),
+            ("S3_ENDPOINT", "http://127.0.0.1:9000/"),
+            ("S3_ACCESS_KEY_ID", "key"),
+            ("S3_SECRET_ACCESS_KEY", "secret"),
+        ])
+        .unwrap();
+        let StorageConfig::S3(s3) = config.storage else {
+            panic!("s3 storage expected, got {:?}", config.storage);
+        };
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(s3.force_path_style);
+        assert_eq!(s3.region, "us-east-1");
+        assert_eq!(format!("{:?}", s3.secret_access_key), "Secret(***)");
     }
 
     #[test]

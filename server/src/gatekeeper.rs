@@ -68,33 +68,39 @@ pub async fn issue_access(
             Disposition::Attachment(photo.file_name.clone()),
         ),
     };
-    let (url, expires_at) = state.storage.presign_get(
-        &state.keys,
-        &state.public_url,
-        key,
-        content_type,
-        &disposition,
-        state.config.signed_url_ttl,
-        state.clock.now_ms(),
-    )?;
+    let (url, expires_at) = state
+        .storage
+        .presign_get(
+            &state.keys,
+            &state.public_url,
+            key,
+            content_type,
+            &disposition,
+            state.config.signed_url_ttl,
+            state.clock.now_ms(),
+        )
+        .await?;
     tracing::debug!(photo.id = %photo.id, variant = variant.as_str(), "signed url issued");
 
     Ok(PhotoAccess { url, expires_at })
 }
 
 /// A signed URL the built-in worker or a provider uses to read a job's source image.
-pub fn provider_source_url(state: &AppState, photo: &PhotoRow) -> Result<String> {
+pub async fn provider_source_url(state: &AppState, photo: &PhotoRow) -> Result<String> {
     // Long enough for a queued job to start; the provider only needs it once.
     let ttl = std::time::Duration::from_secs(3600);
-    let (url, _) = state.storage.presign_get(
-        &state.keys,
-        &state.public_url,
-        &photo.storage_key,
-        &photo.content_type,
-        &Disposition::Inline,
-        ttl,
-        state.clock.now_ms(),
-    )?;
+    let (url, _) = state
+        .storage
+        .presign_get(
+            &state.keys,
+            &state.public_url,
+            &photo.storage_key,
+            &photo.content_type,
+            &Disposition::Inline,
+            ttl,
+            state.clock.now_ms(),
+        )
+        .await?;
 
     Ok(url)
 }

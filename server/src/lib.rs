@@ -1,6 +1,7 @@
 //! Rekindle's server: the web app, its JSON API, webhooks, live updates and the built-in
 //! restoration worker, wired together by [`start`].
 
+pub mod accounts;
 pub mod auth;
 pub mod backend;
 pub mod clock;
@@ -13,6 +14,7 @@ pub mod jobs;
 pub mod photos;
 pub mod providers;
 pub mod realtime;
+pub mod retention;
 pub mod routes;
 pub mod state;
 pub mod storage;
@@ -27,7 +29,7 @@ use crate::db::{Db, DbKind};
 use crate::providers::{runpod::RunPodClient, Provider};
 use crate::realtime::Realtime;
 use crate::state::{AppState, Inner, Keys};
-use crate::storage::{LocalStore, Storage};
+use crate::storage::Storage;
 use anyhow::Context;
 use leptos::config::LeptosOptions;
 use std::net::SocketAddr;
@@ -78,36 +80,16 @@ pub async fn start(
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let db = Db::connect(&config.database_url).await?;
-    db.migrate().await?;
-    let storage = Storage::Local(LocalStore::new(config.data_dir.join("objects"))?);
-    let listening = db.kind == DbKind::Postgres;
-    let realtime = Realtime::start(db.clone(), listening);
-    if listening {
-        realtime::spawn_pg_listener(config.database_url.clone(), realtime.clone());
+    let (state, worker) = build_state(config, public_url, leptos, clock).await?;
+    if state.db.kind == DbKind::Postgres {
+        realtime::spawn_pg_listener(state.config.database_url.clone(), state.realtime.clone());
     }
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .context("Failed to build the HTTP client")?;
-    let (provider, worker) = provider(&config, &public_url, http)?;
-
-    let state = AppState::new(Inner {
-        keys: Keys::derive(&config.secret_key),
-        config,
-        public_url,
-        db,
-        storage,
-        clock,
-        realtime,
-        provider,
-        leptos,
-    });
     let mut router = routes::router(state.clone());
     if let Some(worker) = worker {
         router = router.nest("/worker", worker);
     }
     tokio::spawn(jobs::reconciler::run(state.clone()));
+    tokio::spawn(retention::run(state.clone()));
 
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
@@ -126,6 +108,47 @@ pub async fn start(
         serve,
         stop,
     })
+}
+
+/// The state a command needs without serving: database (migrated), storage, provider.
+pub async fn offline_state(config: Config) -> anyhow::Result<AppState> {
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen_addr));
+    let (state, _) = build_state(config, public_url, leptos_options(), Clock::default()).await?;
+
+    Ok(state)
+}
+
+async fn build_state(
+    config: Config,
+    public_url: String,
+    leptos: LeptosOptions,
+    clock: Clock,
+) -> anyhow::Result<(AppState, Option<axum::Router>)> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let storage = Storage::open(&config.storage, &config.data_dir)?;
+    let realtime = Realtime::start(db.clone(), db.kind == DbKind::Postgres);
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .context("Failed to build the HTTP client")?;
+    let (provider, worker) = provider(&config, &public_url, http)?;
+    let state = AppState::new(Inner {
+        keys: Keys::derive(&config.secret_key),
+        config,
+        public_url,
+        db,
+        storage,
+        clock,
+        realtime,
+        provider,
+        leptos,
+    });
+
+    Ok((state, worker))
 }
 
 /// The configured provider, and the built-in worker's routes when it runs in this process.

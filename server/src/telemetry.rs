@@ -23,13 +23,16 @@ pub fn init(mode: Mode) {
     };
 }
 
-/// The access-log layer: a span per request and a line when it finishes.
-pub fn access_log() -> TraceLayer<
+/// The access-log layer type.
+pub type AccessLog = TraceLayer<
     SharedClassifier<ServerErrorsAsFailures>,
     fn(&Request<Body>) -> tracing::Span,
     (),
     DefaultOnResponse,
-> {
+>;
+
+/// The access-log layer: a span per request and a line when it finishes.
+pub fn access_log() -> AccessLog {
     TraceLayer::new_for_http()
         .make_span_with(request_span as fn(&Request<Body>) -> tracing::Span)
         .on_request(())

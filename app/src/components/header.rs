@@ -24,6 +24,7 @@ pub fn Header() -> impl IntoView {
                         match me.await {
                             Ok(Some(user)) => view! {
                                 <A href="/photos">"My photos"</A>
+                                <A href="/account">"Account"</A>
                                 <span class="user-email" data-testid="user-email">{user.email}</span>
                                 <ActionForm action=logout>
                                     <button type="submit" class="link-button" data-testid="logout-button">

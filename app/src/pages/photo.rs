@@ -1,6 +1,6 @@
 //! One photo: start a restoration, watch it live, compare, download.
 
-use crate::api::{get_photo, CancelJob, CreateRestoreJob};
+use crate::api::{get_photo, CancelJob, CreateRestoreJob, DeletePhoto};
 use crate::components::before_after::BeforeAfter;
 use crate::components::job_progress::JobProgress;
 use crate::components::protected_image::ProtectedImage;
@@ -82,6 +82,7 @@ fn PhotoDetail(photo: PhotoView) -> impl IntoView {
     view! {
         <h1 class="photo-title">{title}</h1>
         <p class="photo-meta">{format!("{} × {} pixels", photo.width, photo.height)}</p>
+        {photo.expires_at.map(|at| view! { <p class="photo-retention" data-testid="days-left">{days_left(at)}</p> })}
         <Show
             when=move || job.get().and_then(|j| j.result_photo_id).is_some()
             fallback=move || view! {
@@ -109,7 +110,52 @@ fn PhotoDetail(photo: PhotoView) -> impl IntoView {
             <p class="form-error" role="alert">{restore_error}</p>
         </Show>
         {move || job.get().map(|current| view! { <JobPanel job=Signal::derive(move || job.get().unwrap_or_else(|| current.clone())) /> })}
+        <DeletePhotoButton photo_id />
     }
+}
+
+#[component]
+fn DeletePhotoButton(photo_id: Uuid) -> impl IntoView {
+    let delete = ServerAction::<DeletePhoto>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if delete.value().get().is_some_and(|r| r.is_ok()) {
+            navigate("/photos", Default::default());
+        }
+    });
+
+    view! {
+        <div class="actions danger-zone">
+            <button
+                class="button"
+                data-testid="delete-photo"
+                on:click=move |_| { delete.dispatch(DeletePhoto { id: photo_id }); }
+            >
+                "Delete this photo"
+            </button>
+        </div>
+    }
+}
+
+/// "Kept for 3 more days" for a photo that expires at `expires_at` (Unix ms).
+fn days_left(expires_at: i64) -> String {
+    let left_ms = expires_at - now_ms();
+    if left_ms <= 0 {
+        return "This photo expired after 7 days on the Free plan — upgrade to keep photos.".into();
+    }
+    let days = (left_ms + 86_399_999) / 86_400_000;
+    let plural = if days == 1 { "day" } else { "days" };
+    format!("On the Free plan this photo is kept for {days} more {plural}. Upgrade to keep it for good.")
+}
+
+fn now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    return web_sys::js_sys::Date::now() as i64;
+    #[cfg(not(feature = "hydrate"))]
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 #[component]

@@ -4,6 +4,7 @@
 //! `Authorization: Bearer` header for API clients). Logging out deletes the row, so a copied
 //! token stops working at once even before it expires.
 
+pub mod limits;
 mod password;
 pub mod routes;
 mod token;
@@ -190,8 +191,23 @@ pub async fn register(state: &AppState, email: &str, password: &str) -> Result<U
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("new user vanished")))
 }
 
-/// Checks an e-mail and password.
-pub async fn check_password(state: &AppState, email: &str, password: &str) -> Result<UserRow> {
+/// Request header in which the server records the client's address for the handlers; any
+/// value a client sends under this name is replaced.
+pub const CLIENT_ADDRESS_HEADER: &str = "x-rekindle-client-address";
+
+/// The client's address as recorded by the server.
+pub fn client_address(headers: &HeaderMap) -> Option<&str> {
+    headers.get(CLIENT_ADDRESS_HEADER)?.to_str().ok()
+}
+
+/// Checks an e-mail and password, within the log-in rate limits.
+pub async fn check_password(
+    state: &AppState,
+    headers: &HeaderMap,
+    email: &str,
+    password: &str,
+) -> Result<UserRow> {
+    limits::check_login(state, email, client_address(headers)).await?;
     let refused = || ApiError::Unprocessable {
         code: "invalid_credentials",
         message: "That e-mail and password do not match an account.".into(),

@@ -16,7 +16,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/register", post(register_user))
         .route("/api/auth/login", post(login_user))
         .route("/api/auth/logout", post(logout_user))
-        .route("/api/me", get(get_me))
+        .route("/api/me", get(get_me).delete(delete_me))
 }
 
 /// Body of register and log-in requests.
@@ -54,9 +54,10 @@ async fn register_user(
 
 async fn login_user(
     state: axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
     Json(body): Json<Credentials>,
 ) -> Result<Response> {
-    let user = auth::check_password(&state, &body.email, &body.password).await?;
+    let user = auth::check_password(&state, &headers, &body.email, &body.password).await?;
     let session = auth::start_session(&state, user.id).await?;
     let body = SessionBody {
         token: session.token,
@@ -74,4 +75,12 @@ async fn logout_user(state: axum::extract::State<AppState>, user: CurrentUser) -
 
 async fn get_me(state: axum::extract::State<AppState>, user: CurrentUser) -> axum::Json<UserView> {
     axum::Json(user.user.into_view(&state.config))
+}
+
+/// Deletes the account with every photo and its bytes; the session cookie is cleared.
+async fn delete_me(state: axum::extract::State<AppState>, user: CurrentUser) -> Result<Response> {
+    crate::accounts::delete_account(&state, &user).await?;
+    let cookie = auth::end_session(&state, None).await?;
+
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }

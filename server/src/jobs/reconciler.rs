@@ -41,7 +41,8 @@ pub async fn check_due_jobs(state: &AppState) -> anyhow::Result<usize> {
     Ok(due.len())
 }
 
-async fn claim_due(state: &AppState) -> anyhow::Result<Vec<JobRow>> {
+/// Claims up to 50 overdue unfinished jobs for this instance and schedules their next check.
+pub async fn claim_due(state: &AppState) -> anyhow::Result<Vec<JobRow>> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
     let skip_locked = if state.db.kind == DbKind::Postgres {

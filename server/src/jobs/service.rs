@@ -75,7 +75,7 @@ pub async fn create_restore_job(
 
     let submission = Submission {
         job_id: job.id,
-        source_url: crate::gatekeeper::provider_source_url(state, &photo)?,
+        source_url: crate::gatekeeper::provider_source_url(state, &photo).await?,
         options,
         webhook_url: format!(
             "{}/api/webhooks/{}/{}/{token}",

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-pub use upload::{store_image, NewImage};
+pub use upload::{store_image, store_upload, NewImage, NewUpload};
 
 /// A row of `photos`.
 #[derive(Debug, Clone)]
@@ -124,40 +124,11 @@ pub async fn insert(conn: &mut sqlx::AnyConnection, photo: &PhotoRow) -> Result<
     Ok(())
 }
 
-/// Deletes a photo with everything made from it: rows first (in one transaction, releasing
-/// their storage), then the bytes. A crash between the two leaves only unreferenced objects.
+/// Deletes a photo with everything made from it, rows first, then bytes
+/// (see [`crate::retention::delete_photos`]).
 pub async fn delete_with_results(state: &AppState, photo: &PhotoRow) -> anyhow::Result<()> {
-    let sql = format!("SELECT {PHOTO_COLUMNS} FROM photos WHERE id = $1 OR source_photo_id = $1");
-    let rows = sqlx::query(&sql)
-        .bind(photo.id.to_string())
-        .fetch_all(&state.db.pool)
-        .await?;
-    let doomed: Vec<PhotoRow> = rows
-        .iter()
-        .map(PhotoRow::from_row)
-        .collect::<Result<_, _>>()?;
-
-    let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM jobs WHERE photo_id = $1")
-        .bind(photo.id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    for row in &doomed {
-        let deleted = sqlx::query("DELETE FROM photos WHERE id = $1")
-            .bind(row.id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        if deleted.rows_affected() == 1 {
-            crate::users::release_storage(&mut tx, row.user_id, row.size_bytes).await?;
-        }
-    }
-    tx.commit().await?;
-
-    for row in &doomed {
-        state.storage.delete(&row.storage_key).await?;
-        state.storage.delete(&row.thumbnail_key).await?;
-    }
-    tracing::info!(photo.id = %photo.id, removed = doomed.len(), "photo deleted");
+    let sweep = crate::retention::delete_photos(state, std::slice::from_ref(photo)).await?;
+    tracing::info!(photo.id = %photo.id, removed = sweep.photos_deleted, "photo deleted");
 
     Ok(())
 }

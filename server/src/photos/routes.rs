@@ -1,14 +1,15 @@
 //! `/api/photos/*` and the signed file route `/files/*`.
 
-use super::{NewImage, PhotoRow};
+use super::{NewUpload, PhotoRow};
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, Result};
 use crate::extract::{Path, Query};
 use crate::gatekeeper;
 use crate::state::AppState;
 use crate::storage::signing::{content_disposition, Grant, Refusal, SignedQuery};
-use crate::storage::Storage;
-use app::model::{PhotoAccess, PhotoKind, PhotoVariant, PhotoView};
+use crate::storage::{Storage, TempFile};
+use anyhow::Context;
+use app::model::{PhotoAccess, PhotoVariant, PhotoView};
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{header, StatusCode};
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 pub fn router(max_upload_bytes: u64) -> Router<AppState> {
@@ -41,16 +43,17 @@ async fn upload_photo(
     user: CurrentUser,
     multipart: Multipart,
 ) -> Result<Response> {
-    let (file_name, bytes) = read_upload(multipart, state.config.max_upload_bytes).await?;
+    let temp_dir = state.config.data_dir.join("tmp");
+    let limit = state.config.max_upload_bytes;
+    let (file_name, file, size) = receive_upload(multipart, &temp_dir, limit).await?;
     let plan = user.user.plan(&state.config);
-    let photo = super::store_image(
+    let photo = super::store_upload(
         &state,
-        NewImage {
+        NewUpload {
             user_id: user.user.id,
-            kind: PhotoKind::Original,
             file_name,
-            source_photo_id: None,
-            bytes,
+            file,
+            size,
             storage_limit: plan.storage_limit_bytes,
         },
     )
@@ -59,8 +62,13 @@ async fn upload_photo(
     Ok((StatusCode::CREATED, Json(photo.into_view(&plan, None))).into_response())
 }
 
-/// Reads the `photo` field, stopping as soon as it passes `limit` bytes.
-async fn read_upload(mut multipart: Multipart, limit: u64) -> Result<(String, bytes::Bytes)> {
+/// Streams the `photo` field to a temporary file in `temp_dir`, stopping as soon as it passes
+/// `limit` bytes; returns the file name, the file and its size.
+async fn receive_upload(
+    mut multipart: Multipart,
+    temp_dir: &std::path::Path,
+    limit: u64,
+) -> Result<(String, TempFile, u64)> {
     let bad_form = || {
         ApiError::bad_request(
             "invalid_upload",
@@ -76,9 +84,12 @@ async fn read_upload(mut multipart: Multipart, limit: u64) -> Result<(String, by
             .map(str::to_string)
             .filter(|n| !n.trim().is_empty());
         let file_name = file_name.unwrap_or_else(|| "photo".to_string());
-        let mut bytes = bytes::BytesMut::new();
+
+        let (temp, mut file) = TempFile::create(temp_dir).await?;
+        let mut size = 0u64;
         while let Some(chunk) = field.chunk().await.map_err(|_| bad_form())? {
-            if (bytes.len() + chunk.len()) as u64 > limit {
+            size += chunk.len() as u64;
+            if size > limit {
                 return Err(ApiError::PayloadTooLarge {
                     code: "file_too_large",
                     message: format!(
@@ -87,12 +98,18 @@ async fn read_upload(mut multipart: Multipart, limit: u64) -> Result<(String, by
                     ),
                 });
             }
-            bytes.extend_from_slice(&chunk);
+            file.write_all(&chunk)
+                .await
+                .context("Failed to write the upload to a temporary file")?;
         }
-        if bytes.is_empty() {
+        // tokio writes in the background; the bytes must be on disk before they are read.
+        file.flush()
+            .await
+            .context("Failed to write the upload to a temporary file")?;
+        if size == 0 {
             return Err(ApiError::unprocessable("empty_file", "The file is empty."));
         }
-        return Ok((file_name, bytes.freeze()));
+        return Ok((file_name, temp, size));
     }
 
     Err(bad_form())
@@ -151,6 +168,10 @@ async fn get_file(
     axum::extract::Path(key): axum::extract::Path<String>,
     axum::extract::Query(query): axum::extract::Query<SignedQuery>,
 ) -> Result<Response> {
+    // Only the local store is served from here; S3 URLs point at the bucket itself.
+    let Storage::Local(store) = &state.storage else {
+        return Err(ApiError::NotFound("There is no such file."));
+    };
     let grant = Grant::verify(
         &key,
         query,
@@ -166,7 +187,6 @@ async fn get_file(
             "This link has expired. Reload the page to get a new one.",
         ),
     })?;
-    let Storage::Local(store) = &state.storage;
     let (file, len) = store
         .open(&grant.key)
         .await?

@@ -30,6 +30,8 @@ struct Inner {
     notices: mpsc::UnboundedSender<(Uuid, i64)>,
     /// True when PostgreSQL notifications feed the hub; then local notices are not needed.
     listening: bool,
+    /// Open WebSockets on this instance.
+    open_sockets: std::sync::atomic::AtomicUsize,
     shutdown: watch::Sender<bool>,
 }
 
@@ -50,6 +52,7 @@ impl Realtime {
                 users: Mutex::new(HashMap::new()),
                 notices,
                 listening,
+                open_sockets: Default::default(),
                 shutdown,
             }),
         };
@@ -110,6 +113,27 @@ impl Realtime {
         {
             users.remove(&user);
         }
+    }
+
+    /// Counts a WebSocket opening.
+    pub fn socket_opened(&self) {
+        self.inner
+            .open_sockets
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts a WebSocket closing.
+    pub fn socket_closed(&self) {
+        self.inner
+            .open_sockets
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Open WebSockets on this instance.
+    pub fn open_sockets(&self) -> usize {
+        self.inner
+            .open_sockets
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Number of users with at least one open socket on this instance.

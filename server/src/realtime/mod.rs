@@ -8,6 +8,8 @@
 
 mod hub;
 mod listener;
+pub mod sse;
+pub mod stream;
 pub mod ws;
 
 pub use hub::{Frame, Realtime};

@@ -1,18 +1,25 @@
-//! Object storage for photo bytes: a local folder (embedded default) behind one interface.
+//! Object storage for photo bytes: a local folder (embedded default) or an S3 bucket, behind
+//! one interface.
 //!
 //! Keys are opaque (`<photo id>/original`), never a user's file name. Reading bytes from a
 //! browser always goes through a signed URL issued by the gatekeeper; nothing outside this
 //! module knows which store is in use.
 
 mod local;
+mod multipart;
+mod s3;
 pub mod signing;
+mod temp;
 
+use crate::config::StorageConfig;
 use crate::state::Keys;
 use bytes::Bytes;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 pub use local::LocalStore;
+pub use s3::{S3Store, MAX_PRESIGN_TTL};
+pub use temp::TempFile;
 
 /// How a signed URL presents the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,13 +34,23 @@ pub enum Disposition {
 #[derive(Debug, Clone)]
 pub enum Storage {
     Local(LocalStore),
+    S3(S3Store),
 }
 
 impl Storage {
+    /// The configured store; the local one keeps its objects in `<data dir>/objects`.
+    pub fn open(config: &StorageConfig, data_dir: &Path) -> anyhow::Result<Storage> {
+        Ok(match config {
+            StorageConfig::Local => Storage::Local(LocalStore::new(data_dir.join("objects"))?),
+            StorageConfig::S3(s3) => Storage::S3(S3Store::new(s3)),
+        })
+    }
+
     /// Stores a file from disk under `key`, streaming it.
     pub async fn put_file(&self, key: &str, path: &Path, content_type: &str) -> anyhow::Result<()> {
         match self {
             Storage::Local(store) => store.put_file(key, path, content_type).await,
+            Storage::S3(store) => store.put_file(key, path, content_type).await,
         }
     }
 
@@ -46,6 +63,7 @@ impl Storage {
     ) -> anyhow::Result<()> {
         match self {
             Storage::Local(store) => store.put_bytes(key, bytes, content_type).await,
+            Storage::S3(store) => store.put_bytes(key, bytes, content_type).await,
         }
     }
 
@@ -53,6 +71,7 @@ impl Storage {
     pub async fn get_bytes(&self, key: &str) -> anyhow::Result<Option<Bytes>> {
         match self {
             Storage::Local(store) => store.get_bytes(key).await,
+            Storage::S3(store) => store.get_bytes(key).await,
         }
     }
 
@@ -60,11 +79,17 @@ impl Storage {
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
         match self {
             Storage::Local(store) => store.delete(key).await,
+            Storage::S3(store) => store.delete(key).await,
         }
     }
 
-    /// A URL that reads `key` until it expires.
-    pub fn presign_get(
+    /// A URL that reads `key` until it expires (at most [`MAX_PRESIGN_TTL`] from `now_ms`),
+    /// with its expiry in Unix milliseconds.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the local store signs with the server's key and URL, S3 with its own"
+    )]
+    pub async fn presign_get(
         &self,
         keys: &Keys,
         public_url: &str,
@@ -88,6 +113,15 @@ impl Storage {
                     expires_at_s * 1000,
                 ))
             }
+            Storage::S3(store) => {
+                let ttl = ttl.min(MAX_PRESIGN_TTL);
+                let now = UNIX_EPOCH + Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
+                let url = store
+                    .presign_get(key, content_type, disposition, ttl, now)
+                    .await?;
+                let expires_at = now_ms + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+                Ok((url, expires_at))
+            }
         }
     }
 
@@ -95,6 +129,7 @@ impl Storage {
     pub async fn is_reachable(&self) -> bool {
         match self {
             Storage::Local(store) => store.is_reachable().await,
+            Storage::S3(store) => store.is_reachable().await,
         }
     }
 }

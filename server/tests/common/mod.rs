@@ -56,6 +56,15 @@ pub async fn spawn_app_with(vars: &[(&str, &str)]) -> TestApp {
     let data_dir = std::env::temp_dir().join(format!("rekindle-test-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&data_dir).expect("create test data folder");
     let database_url = test_database_url(&data_dir).await;
+    start_instance(data_dir, database_url, vars).await
+}
+
+/// True when the suite runs against PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("REKINDLE_TEST_DB").as_deref() == Ok("postgres")
+}
+
+async fn start_instance(data_dir: PathBuf, database_url: String, vars: &[(&str, &str)]) -> TestApp {
     let mut env: HashMap<String, String> = HashMap::from([
         ("REKINDLE_DATA_DIR".into(), data_dir.display().to_string()),
         ("DATABASE_URL".into(), database_url.clone()),
@@ -117,6 +126,11 @@ fn replace_database(admin: &str, name: &str) -> String {
 }
 
 impl TestApp {
+    /// Starts another instance on the same database and storage, as behind a load balancer.
+    pub async fn spawn_peer(&self) -> TestApp {
+        start_instance(self.data_dir.clone(), self.database_url.clone(), &[]).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -313,5 +327,120 @@ impl Stream {
             }
         }
         panic!("the stream ended before job {job_id} finished; saw {frames:?}");
+    }
+}
+
+/// The S3-compatible test server that `scripts/start-services.sh` starts (s3s-fs), as its
+/// `REKINDLE_TEST_S3_*` variables describe it.
+pub struct S3Env {
+    pub endpoint: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub region: String,
+}
+
+/// The test S3 server, or `None` (after saying so) when its variables are not set. With
+/// `REKINDLE_REQUIRE_S3` set, as `scripts/test.sh` does, a missing server fails the test.
+pub fn s3_env() -> Option<S3Env> {
+    use std::io::Write;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let env = (|| {
+        Some(S3Env {
+            endpoint: var("REKINDLE_TEST_S3_ENDPOINT")?,
+            bucket: var("REKINDLE_TEST_S3_BUCKET")?,
+            access_key: var("REKINDLE_TEST_S3_ACCESS_KEY")?,
+            secret_key: var("REKINDLE_TEST_S3_SECRET_KEY")?,
+            region: var("REKINDLE_TEST_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+        })
+    })();
+    if env.is_none() {
+        assert!(
+            var("REKINDLE_REQUIRE_S3").is_none(),
+            "REKINDLE_REQUIRE_S3 is set but REKINDLE_TEST_S3_* are not: \
+             `source scripts/start-services.sh` first"
+        );
+        // Straight to stderr: the test harness would swallow `eprintln!` of a passing test.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: no S3 test server (REKINDLE_TEST_S3_ENDPOINT unset); \
+             `source scripts/start-services.sh` to run the S3 tests"
+        );
+    }
+    env
+}
+
+impl S3Env {
+    /// The store settings for `bucket` on this server.
+    pub fn config(&self, bucket: &str) -> server::config::S3Config {
+        server::config::S3Config {
+            bucket: bucket.to_string(),
+            region: self.region.clone(),
+            endpoint: Some(self.endpoint.clone()),
+            force_path_style: true,
+            access_key_id: server::config::Secret::new(&self.access_key),
+            secret_access_key: server::config::Secret::new(&self.secret_key),
+        }
+    }
+
+    /// The environment that makes a test server keep its photos in `bucket`.
+    pub fn app_vars(&self, bucket: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("REKINDLE_STORAGE", "s3".into()),
+            ("S3_BUCKET", bucket.into()),
+            ("S3_REGION", self.region.clone()),
+            ("S3_ENDPOINT", self.endpoint.clone()),
+            ("S3_ACCESS_KEY_ID", self.access_key.clone()),
+            ("S3_SECRET_ACCESS_KEY", self.secret_key.clone()),
+        ]
+    }
+
+    /// A plain SDK client, for looking into buckets behind the server's back.
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(self.region.clone()))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                &self.access_key,
+                &self.secret_key,
+                None,
+                None,
+                "tests",
+            ))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Creates an empty bucket of its own for one test.
+    pub async fn fresh_bucket(&self) -> String {
+        let name = format!("{}-{}", self.bucket, uuid::Uuid::new_v4().simple());
+        self.client()
+            .create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .expect("create a test bucket");
+        name
+    }
+
+    /// Every key in `bucket`.
+    pub async fn keys(&self, bucket: &str) -> Vec<String> {
+        let listed = self
+            .client()
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("list a test bucket");
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|object| object.key().map(str::to_string))
+            .collect();
+        keys.sort();
+        keys
     }
 }

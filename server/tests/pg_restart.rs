@@ -1,0 +1,147 @@
+//! PostgreSQL restarting under load: requests get a clear 503 while it is down, the server
+//! recovers by itself, and the live stream loses and repeats nothing. Runs with
+//! `REKINDLE_TEST_DB=postgres` on a machine where `pg_ctlcluster` controls the server (as root).
+
+mod common;
+
+use common::{on_postgres, spawn_app, TestApp};
+use serde_json::{json, Value};
+use std::process::Command;
+use std::time::Duration;
+
+/// The local cluster, controlled with Debian's `pg_ctlcluster`.
+struct Cluster {
+    version: String,
+}
+
+impl Cluster {
+    fn find() -> Option<Cluster> {
+        let version = std::fs::read_dir("/etc/postgresql")
+            .ok()?
+            .flatten()
+            .next()?
+            .file_name();
+        let cluster = Cluster {
+            version: version.to_string_lossy().to_string(),
+        };
+        cluster.ctl("status").then_some(cluster)
+    }
+
+    fn ctl(&self, action: &str) -> bool {
+        Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", &self.version, "main", action])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Cluster {
+    /// Whatever happens in the test, leave PostgreSQL running.
+    fn drop(&mut self) {
+        self.ctl("start");
+    }
+}
+
+async fn post_progress(app: &TestApp, job_id: &str, token: &str, percent: u8) {
+    let body =
+        json!({ "status": "IN_PROGRESS", "output": { "kind": "progress", "percent": percent } });
+    for _ in 0..600 {
+        let response = app
+            .http
+            .post(app.url(&format!("/api/webhooks/builtin/{job_id}/{token}")))
+            .json(&body)
+            .send()
+            .await;
+        match response.map(|r| r.status().as_u16()) {
+            Ok(200) => return,
+            Ok(503) | Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Ok(other) => panic!("webhook {percent} answered {other}"),
+        }
+    }
+    panic!("webhook {percent} never got through");
+}
+
+#[tokio::test]
+async fn a_postgres_restart_answers_503_then_recovers_without_losing_updates() {
+    if !on_postgres() {
+        eprintln!("skipped: runs with REKINDLE_TEST_DB=postgres");
+        return;
+    }
+    let Some(cluster) = Cluster::find() else {
+        panic!("pg_ctlcluster cannot control the local PostgreSQL; run as root on Debian");
+    };
+    let a = spawn_app().await;
+    let b = a.spawn_peer().await;
+    let user = a.register().await;
+    let photo = a.upload_testdata(&user, "edge/hopper.jpg").await;
+    let me: Value = a.get(Some(&user), "/api/me").await.json().await.unwrap();
+    let (job_id, token) = (uuid::Uuid::new_v4().to_string(), "restart-test-token");
+    sqlx::query(
+        "INSERT INTO jobs (id, user_id, photo_id, provider, status, progress, options, webhook_token_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'builtin', 'queued', 0, '{}', $4, 1, 1)",
+    )
+    .bind(&job_id)
+    .bind(me["id"].as_str().unwrap())
+    .bind(photo["id"].as_str().unwrap())
+    .bind(server::auth::sha256_hex(token))
+    .execute(&a.state().db.pool)
+    .await
+    .unwrap();
+    let mut stream = a.connect_stream(&user, None).await;
+    stream
+        .next_frame(Duration::from_secs(5))
+        .await
+        .expect("hello");
+
+    for percent in 1..=10 {
+        post_progress(&b, &job_id, token, percent).await;
+    }
+    assert!(cluster.ctl("stop"), "could not stop PostgreSQL");
+    let down = a.get(Some(&user), "/api/me").await;
+    assert_eq!(down.status(), 503, "a request while the database is down");
+    let body: Value = down.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("temporarily unavailable"));
+
+    let restart = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        assert!(cluster.ctl("start"), "could not start PostgreSQL");
+        cluster
+    });
+    for percent in 11..=20 {
+        post_progress(&b, &job_id, token, percent).await;
+    }
+    let _cluster = restart.await.unwrap();
+    assert_eq!(
+        a.get(Some(&user), "/api/me").await.status(),
+        200,
+        "recovered by itself"
+    );
+
+    let mut seen = Vec::new();
+    while let Some(frame) = stream.next_frame(Duration::from_secs(30)).await {
+        if frame["type"] == "job" {
+            seen.push(frame["job"]["progress"].as_u64().unwrap());
+            if seen.last() == Some(&20) {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        (1..=20).collect::<Vec<_>>(),
+        "every update exactly once, in order"
+    );
+    assert!(
+        stream
+            .next_frame(Duration::from_millis(500))
+            .await
+            .is_none(),
+        "nothing delivered twice"
+    );
+    b.stop().await;
+    a.stop().await;
+}
