@@ -4,6 +4,7 @@
 #
 #   scripts/install-tools.sh --run    what `cargo leptos watch` needs: the wasm32 Rust target,
 #                                     cargo-leptos and the wasm-bindgen CLI
+#   scripts/install-tools.sh --release  --run plus wasm-opt, for `cargo leptos build --release`
 #   scripts/install-tools.sh --test   all of the above, plus wasm-opt (Binaryen 123, from npm),
 #                                     s3s-fs, Chromium, ImageMagick, PostgreSQL when absent, and
 #                                     the Playwright packages in end2end/ (the default)
@@ -27,6 +28,7 @@ usage() {
 mode="test"
 case "${1:-}" in
     --run) mode="run" ;;
+    --release) mode="release" ;;
     --test | "") mode="test" ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
@@ -171,7 +173,8 @@ ensure_debian_packages() {
     step "Debian packages: chromium, imagemagick, postgresql, curl"
     local -a missing=()
     [[ -x /usr/bin/chromium ]] || missing+=(chromium)
-    command -v convert >/dev/null || command -v magick >/dev/null || missing+=(imagemagick)
+    # /usr/local/bin/convert may be a stand-in on these machines: ask dpkg for the real one.
+    dpkg -s imagemagick >/dev/null 2>&1 || missing+=(imagemagick)
     command -v curl >/dev/null || missing+=(curl)
     # A server already listening on 5432 counts, wherever it came from.
     if ! compgen -G '/etc/postgresql/*/*/postgresql.conf' >/dev/null &&
@@ -193,6 +196,19 @@ ensure_end2end_packages() {
     npm_ci_if_stale "$REKINDLE_ROOT/end2end"
 }
 
+# The `runpod` package's local test server for server/tests/providers_runpod.rs, in a venv
+# beside its handler (gitignored).
+ensure_runpod_venv() {
+    local dir="$REKINDLE_ROOT/server/tests/runpod_worker"
+    if "$dir/.venv/bin/python" -c 'import runpod' 2>/dev/null; then
+        note "runpod venv present"
+        return
+    fi
+    step "runpod worker venv (pip install -r server/tests/runpod_worker/requirements.txt)"
+    python3 -m venv "$dir/.venv"
+    "$dir/.venv/bin/pip" install -q -r "$dir/requirements.txt"
+}
+
 start=$SECONDS
 ensure_rust
 ensure_cargo_tool cargo-leptos cargo-leptos "$CARGO_LEPTOS_VERSION" 15 --locked
@@ -200,12 +216,21 @@ ensure_cargo_tool cargo-leptos cargo-leptos "$CARGO_LEPTOS_VERSION" 15 --locked
 ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION" 3
 check_wasm_bindgen_pin
 
+if [[ $mode == release ]]; then
+    ensure_node
+    ensure_wasm_opt
+fi
+
 if [[ $mode == test ]]; then
     ensure_node
     ensure_wasm_opt
     ensure_cargo_tool s3s-fs s3s-fs "$S3S_FS_VERSION" 3 --features binary --locked
     ensure_debian_packages
     ensure_end2end_packages
+fi
+
+if [[ $mode == test ]]; then
+    ensure_runpod_venv
 fi
 
 step "tools ready for --$mode ($((SECONDS - start)) s)"

@@ -9,8 +9,8 @@
 # through `cargo leptos end-to-end` on a fresh, empty data folder. It stops at the first failure
 # and ends with one SUMMARY line.
 #
-# REKINDLE_E2E_RELEASE=1 runs the browser tests on a release build (WASM optimised by wasm-opt,
-# as in production) instead of a debug build; it adds a release compile of about 6 minutes.
+# The browser tests run on the release build (WASM optimised by wasm-opt, as in production);
+# REKINDLE_E2E_RELEASE=0 runs them on a debug build instead.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -95,7 +95,7 @@ browser_tests() {
     export REKINDLE_DATA_DIR="$REKINDLE_TEST_TMP/e2e-data"
     mkdir -p "$REKINDLE_DATA_DIR"
     local -a profile=()
-    [[ ${REKINDLE_E2E_RELEASE:-0} == 1 ]] && profile=(--release)
+    [[ ${REKINDLE_E2E_RELEASE:-1} == 1 ]] && profile=(--release)
     echo "    data folder: $REKINDLE_DATA_DIR; screenshots: end2end/test-results/screenshots/"
     cargo leptos end-to-end "${profile[@]}"
 }
@@ -106,6 +106,8 @@ run_step "port $SITE_PORT is free for the browser tests" site_port_is_free
 run_step "start PostgreSQL and s3s-fs" source scripts/start-services.sh
 # The S3 tests (server/tests/s3.rs) skip without a server; here they must run, not skip.
 export REKINDLE_REQUIRE_S3=1
+# Likewise the real RunPod local server test (server/tests/providers_runpod.rs).
+export REKINDLE_REQUIRE_RUNPOD=1
 
 run_step "rustfmt" cargo fmt --all -- --check
 run_step "type-check the Playwright tests" npm --prefix end2end run --silent typecheck
@@ -116,8 +118,8 @@ run_step "type-check the Playwright tests" npm --prefix end2end run --silent typ
 run_step "clippy (native)" \
     cargo clippy -p app -p restore -p worker -p server --all-targets -- -D warnings
 run_step "clippy (wasm32)" \
-    cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir target/front \
-    -- -D warnings
+    cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown \
+    --target-dir target/front -- -D warnings
 
 run_step "Rust tests on SQLite" \
     env REKINDLE_TEST_DB=sqlite cargo test -p app -p restore -p worker -p server
@@ -133,4 +135,7 @@ run_step "drop old test databases" drop_old_test_databases
 run_step "Rust tests on PostgreSQL" \
     env REKINDLE_TEST_DB=postgres cargo test -p server
 
+# The build that ships (optimised WASM through wasm-opt), with its size report; the browser
+# tests then run against it.
+run_step "release build" bash scripts/build-release.sh
 run_step "browser tests (cargo leptos end-to-end)" browser_tests

@@ -203,6 +203,12 @@ pub struct JobView {
     pub options: RestoreOptions,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Calls made to the provider for this job (submit, status checks, cancel, download).
+    #[serde(default)]
+    pub provider_calls: i64,
+    /// Reports the provider pushed for this job (webhooks, ComfyUI WebSocket events).
+    #[serde(default)]
+    pub webhooks_received: i64,
 }
 
 /// Request body of `POST /api/jobs/restore`.

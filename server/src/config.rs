@@ -39,13 +39,38 @@ pub enum Mode {
     Production,
 }
 
-/// Which provider runs new restoration jobs.
+/// Which provider runs new restoration jobs (`REKINDLE_PROVIDER`).
 #[derive(Debug, Clone)]
 pub enum ProviderConfig {
     /// The CPU worker inside this process, reached over HTTP like RunPod.
     Builtin { concurrency: usize },
-    /// A RunPod serverless endpoint (or a separately run built-in worker).
-    RunPod { base_url: String, api_key: Secret },
+    /// A RunPod serverless endpoint (or a separately run built-in worker). `local_server`:
+    /// RunPod's local test server (`--rp_serve_api`), which wants `POST /status/{id}`.
+    RunPod {
+        base_url: String,
+        api_key: Secret,
+        local_server: bool,
+    },
+    /// A RunPod-shaped endpoint that sends no webhooks (e.g. a Modal web app): followed by
+    /// status checks with backoff only.
+    Polling { base_url: String, api_key: Secret },
+    /// Replicate predictions of one model.
+    Replicate {
+        api_url: String,
+        api_token: Secret,
+        model: String,
+        image_input: String,
+        webhook_secret: Secret,
+    },
+    /// A self-hosted ComfyUI running one API-format workflow.
+    ComfyUi {
+        url: String,
+        workflow_path: PathBuf,
+        input_node: String,
+        output_node: String,
+    },
+    /// An AWS Lambda function reporting through SNS (settings in [`SnsConfig`]).
+    Lambda,
 }
 
 /// Where photo bytes are kept (`REKINDLE_STORAGE`).
@@ -91,6 +116,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// A job whose provider has been silent this long gets a status check.
     pub job_check_after: Duration,
+    /// SNS topics this server takes reports from, and the Lambda function it may invoke.
+    pub sns: SnsConfig,
 }
 
 impl Config {
@@ -131,6 +158,7 @@ impl Config {
         }
         let provider = provider_config(&get, &mut missing)?;
         let storage = storage_config(&get, &mut missing)?;
+        let sns = sns_config(&get, &mut missing)?;
         if !missing.is_empty() {
             bail!(
                 "Production mode needs these settings: {}",
@@ -169,6 +197,7 @@ impl Config {
                 "REKINDLE_JOB_CHECK_AFTER_SECS",
                 60,
             )?),
+            sns,
         })
     }
 }
@@ -177,29 +206,79 @@ fn provider_config(
     get: &impl Fn(&str) -> Option<String>,
     missing: &mut Vec<&'static str>,
 ) -> anyhow::Result<ProviderConfig> {
-    match get("REKINDLE_PROVIDER").as_deref() {
-        None | Some("builtin") => Ok(ProviderConfig::Builtin {
+    let mut required = |name: &'static str, hint: &'static str| {
+        get(name).unwrap_or_else(|| {
+            missing.push(hint);
+            String::new()
+        })
+    };
+    let url = |value: String| value.trim_end_matches('/').to_string();
+    let provider = match get("REKINDLE_PROVIDER").as_deref() {
+        None | Some("builtin") => ProviderConfig::Builtin {
             concurrency: parse_or(get, "REKINDLE_WORKER_CONCURRENCY", 1)?,
-        }),
+        },
         Some("runpod") => {
-            let base_url = get("RUNPOD_ENDPOINT_URL");
-            let api_key = get("RUNPOD_API_KEY");
-            if base_url.is_none() {
-                missing.push("RUNPOD_ENDPOINT_URL (https://api.runpod.ai/v2/<endpoint id>)");
+            let local_server = parse_or(get, "RUNPOD_LOCAL_SERVER", false)?;
+            let base_url = required(
+                "RUNPOD_ENDPOINT_URL",
+                "RUNPOD_ENDPOINT_URL (https://api.runpod.ai/v2/<endpoint id>)",
+            );
+            // The local test server has no authentication.
+            let api_key = match local_server {
+                true => get("RUNPOD_API_KEY").unwrap_or_default(),
+                false => required("RUNPOD_API_KEY", "RUNPOD_API_KEY"),
+            };
+            ProviderConfig::RunPod {
+                base_url: url(base_url),
+                api_key: Secret::new(api_key),
+                local_server,
             }
-            if api_key.is_none() {
-                missing.push("RUNPOD_API_KEY");
-            }
-            Ok(ProviderConfig::RunPod {
-                base_url: base_url
-                    .unwrap_or_default()
-                    .trim_end_matches('/')
-                    .to_string(),
-                api_key: Secret::new(api_key.unwrap_or_default()),
-            })
         }
-        Some(other) => bail!("REKINDLE_PROVIDER must be builtin or runpod, not {other:?}"),
-    }
+        Some("polling") => ProviderConfig::Polling {
+            base_url: url(required(
+                "POLLING_ENDPOINT_URL",
+                "POLLING_ENDPOINT_URL (the RunPod-shaped endpoint's base URL)",
+            )),
+            api_key: Secret::new(get("POLLING_API_KEY").unwrap_or_default()),
+        },
+        Some("replicate") => ProviderConfig::Replicate {
+            api_url: url(
+                get("REPLICATE_API_URL").unwrap_or_else(|| "https://api.replicate.com/v1".into()),
+            ),
+            api_token: Secret::new(required("REPLICATE_API_TOKEN", "REPLICATE_API_TOKEN")),
+            model: required(
+                "REPLICATE_MODEL",
+                "REPLICATE_MODEL (owner/name or owner/name:version)",
+            ),
+            image_input: get("REPLICATE_IMAGE_INPUT").unwrap_or_else(|| "image".into()),
+            webhook_secret: Secret::new(required(
+                "REPLICATE_WEBHOOK_SECRET",
+                "REPLICATE_WEBHOOK_SECRET (whsec_..., from GET /v1/webhooks/default/secret)",
+            )),
+        },
+        Some("comfyui") => ProviderConfig::ComfyUi {
+            url: url(get("COMFYUI_URL").unwrap_or_else(|| "http://127.0.0.1:8188".into())),
+            workflow_path: PathBuf::from(required(
+                "COMFYUI_WORKFLOW",
+                "COMFYUI_WORKFLOW (an API-format workflow JSON file)",
+            )),
+            input_node: required(
+                "COMFYUI_INPUT_NODE",
+                "COMFYUI_INPUT_NODE (the id of the workflow's LoadImage node)",
+            ),
+            output_node: required(
+                "COMFYUI_OUTPUT_NODE",
+                "COMFYUI_OUTPUT_NODE (the id of the workflow's SaveImage node)",
+            ),
+        },
+        // Its settings (LAMBDA_FUNCTION_NAME, …) are read with the SNS section.
+        Some("lambda") => ProviderConfig::Lambda,
+        Some(other) => bail!(
+            "REKINDLE_PROVIDER must be builtin, runpod, polling, replicate, comfyui or lambda, not {other:?}"
+        ),
+    };
+
+    Ok(provider)
 }
 
 fn storage_config(
@@ -236,6 +315,96 @@ fn storage_config(
         }
         Some(other) => bail!("REKINDLE_STORAGE must be local or s3, not {other:?}"),
     }
+}
+
+/// SNS topics and the Lambda function (`SNS_TOPIC_ARNS`, `LAMBDA_*`, `AWS_*`).
+#[derive(Debug, Clone, Default)]
+pub struct SnsConfig {
+    /// Topics whose messages `POST /api/webhooks/sns` accepts; every other topic is refused.
+    pub topic_arns: Vec<String>,
+    /// Set when `LAMBDA_FUNCTION_NAME` is.
+    pub lambda: Option<LambdaConfig>,
+}
+
+/// An AWS Lambda function that restores photos and reports through SNS.
+#[derive(Debug, Clone)]
+pub struct LambdaConfig {
+    /// A function name, ARN or partial ARN, optionally with a `:qualifier`.
+    pub function_name: String,
+    pub region: String,
+    /// The topic the function publishes its reports to; one of [`SnsConfig::topic_arns`].
+    pub reply_topic_arn: String,
+    /// Lambda's API URL for emulators; `None` means AWS itself.
+    pub endpoint: Option<String>,
+    pub access_key_id: Secret,
+    pub secret_access_key: Secret,
+    pub session_token: Option<Secret>,
+}
+
+fn sns_config(
+    get: &impl Fn(&str) -> Option<String>,
+    missing: &mut Vec<&'static str>,
+) -> anyhow::Result<SnsConfig> {
+    let topic_arns: Vec<String> = get("SNS_TOPIC_ARNS")
+        .unwrap_or_default()
+        .split(',')
+        .map(|arn| arn.trim().to_string())
+        .filter(|arn| !arn.is_empty())
+        .collect();
+    if let Some(bad) = topic_arns.iter().find(|arn| !is_sns_topic_arn(arn)) {
+        bail!("SNS_TOPIC_ARNS must list arn:aws:sns:<region>:<account>:<topic> ARNs, not {bad:?}");
+    }
+    let function_name = get("LAMBDA_FUNCTION_NAME");
+    if function_name.is_none() && get("REKINDLE_PROVIDER").as_deref() == Some("lambda") {
+        missing.push("LAMBDA_FUNCTION_NAME (the function that restores photos)");
+    }
+    let Some(function_name) = function_name else {
+        return Ok(SnsConfig {
+            topic_arns,
+            lambda: None,
+        });
+    };
+
+    let reply_topic_arn = get("LAMBDA_REPLY_TOPIC_ARN").or_else(|| topic_arns.first().cloned());
+    match &reply_topic_arn {
+        None => missing.push("SNS_TOPIC_ARNS (the topic the Lambda function publishes to)"),
+        Some(arn) if !topic_arns.contains(arn) => {
+            bail!("LAMBDA_REPLY_TOPIC_ARN must be one of SNS_TOPIC_ARNS, not {arn:?}")
+        }
+        Some(_) => {}
+    }
+    let mut required = |name: &'static str| {
+        get(name).unwrap_or_else(|| {
+            missing.push(name);
+            String::new()
+        })
+    };
+    let access_key_id = required("AWS_ACCESS_KEY_ID");
+    let secret_access_key = required("AWS_SECRET_ACCESS_KEY");
+    let lambda = LambdaConfig {
+        function_name,
+        region: get("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+        reply_topic_arn: reply_topic_arn.unwrap_or_default(),
+        endpoint: get("LAMBDA_ENDPOINT_URL").map(|url| url.trim_end_matches('/').to_string()),
+        access_key_id: Secret::new(access_key_id),
+        secret_access_key: Secret::new(secret_access_key),
+        session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
+    };
+
+    Ok(SnsConfig {
+        topic_arns,
+        lambda: Some(lambda),
+    })
+}
+
+/// `arn:<partition>:sns:<region>:<account>:<topic>`, each part present.
+fn is_sns_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "sns"
+        && parts[3..].iter().all(|part| !part.is_empty())
 }
 
 fn parse_or<T: std::str::FromStr>(
@@ -353,6 +522,42 @@ mod tests {
         assert!(s3.force_path_style);
         assert_eq!(s3.region, "us-east-1");
         assert_eq!(format!("{:?}", s3.secret_access_key), "Secret(***)");
+    }
+
+    #[test]
+    fn lambda_without_credentials_or_topic_names_each_missing_setting() {
+        let err = config(&[
+            ("REKINDLE_ENV", "production"),
+            ("REKINDLE_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("REKINDLE_PUBLIC_URL", "https://photos.example.org"),
+            ("LAMBDA_FUNCTION_NAME", "rekindle-restore"),
+        ])
+        .unwrap_err()
+        .to_string();
+        for name in [
+            "SNS_TOPIC_ARNS",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+        ] {
+            assert!(err.contains(name), "{name} not named in: {err}");
+        }
+    }
+
+    #[test]
+    fn malformed_topic_arns_are_refused() {
+        for bad in [
+            "rekindle",
+            "arn:aws:sqs:us-east-1:1:q",
+            "arn:aws:sns:us-east-1::topic",
+        ] {
+            let result = config(&[
+                ("REKINDLE_ENV", "production"),
+                ("REKINDLE_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+                ("REKINDLE_PUBLIC_URL", "https://photos.example.org"),
+                ("SNS_TOPIC_ARNS", bad),
+            ]);
+            assert!(result.is_err(), "{bad} was accepted");
+        }
     }
 
     #[test]

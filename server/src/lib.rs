@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod gatekeeper;
 pub mod jobs;
+pub mod metrics;
 pub mod photos;
 pub mod providers;
 pub mod realtime;
@@ -26,7 +27,10 @@ pub mod webhooks;
 use crate::clock::Clock;
 use crate::config::{Config, ProviderConfig, Secret};
 use crate::db::{Db, DbKind};
-use crate::providers::{runpod::RunPodClient, Provider};
+use crate::providers::comfyui::{ComfyUiClient, Workflow};
+use crate::providers::replicate::ReplicateClient;
+use crate::providers::standard_webhooks::SigningKey;
+use crate::providers::{runpod::RunPodClient, Provider, PushedReports};
 use crate::realtime::Realtime;
 use crate::state::{AppState, Inner, Keys};
 use crate::storage::Storage;
@@ -135,7 +139,7 @@ async fn build_state(
         .connect_timeout(Duration::from_secs(10))
         .build()
         .context("Failed to build the HTTP client")?;
-    let (provider, worker) = provider(&config, &public_url, http)?;
+    let (provider, worker, reports) = provider(&config, &public_url, http)?;
     let state = AppState::new(Inner {
         keys: Keys::derive(&config.secret_key),
         config,
@@ -148,15 +152,20 @@ async fn build_state(
         leptos,
     });
 
+    if let Some(reports) = reports {
+        tokio::spawn(jobs::service::follow_pushed_reports(state.clone(), reports));
+    }
+
     Ok((state, worker))
 }
 
-/// The configured provider, and the built-in worker's routes when it runs in this process.
+/// The configured provider, the built-in worker's routes when it runs in this process, and
+/// the reports of a provider that pushes them over its own channel (ComfyUI).
 fn provider(
     config: &Config,
     public_url: &str,
     http: reqwest::Client,
-) -> anyhow::Result<(Provider, Option<axum::Router>)> {
+) -> anyhow::Result<(Provider, Option<axum::Router>, Option<PushedReports>)> {
     match &config.provider {
         ProviderConfig::Builtin { concurrency } => {
             // A fresh key per process: only this server ever calls its own worker.
@@ -179,11 +188,69 @@ fn provider(
                 Secret::new(api_key),
                 http,
             );
-            Ok((Provider::runpod("builtin", client), Some(worker)))
+            Ok((Provider::runpod("builtin", client), Some(worker), None))
         }
-        ProviderConfig::RunPod { base_url, api_key } => {
+        ProviderConfig::RunPod {
+            base_url,
+            api_key,
+            local_server,
+        } => {
+            let mut client = RunPodClient::new(base_url.clone(), api_key.clone(), http);
+            if *local_server {
+                client = client.with_post_status();
+            }
+            Ok((Provider::runpod("runpod", client), None, None))
+        }
+        ProviderConfig::Polling { base_url, api_key } => {
             let client = RunPodClient::new(base_url.clone(), api_key.clone(), http);
-            Ok((Provider::runpod("runpod", client), None))
+            let provider = Provider::runpod("polling", client.without_webhooks());
+            Ok((provider, None, None))
+        }
+        ProviderConfig::Replicate {
+            api_url,
+            api_token,
+            model,
+            image_input,
+            webhook_secret,
+        } => {
+            let key = SigningKey::parse(webhook_secret.expose())
+                .map_err(|reason| anyhow::anyhow!("REPLICATE_WEBHOOK_SECRET: {reason}"))?;
+            let client = ReplicateClient::new(
+                api_url.clone(),
+                api_token.clone(),
+                model.clone(),
+                image_input.clone(),
+                key,
+                http,
+            );
+            Ok((Provider::replicate(client), None, None))
+        }
+        ProviderConfig::ComfyUi {
+            url,
+            workflow_path,
+            input_node,
+            output_node,
+        } => {
+            let text = std::fs::read_to_string(workflow_path).with_context(|| {
+                format!(
+                    "Failed to read COMFYUI_WORKFLOW {}",
+                    workflow_path.display()
+                )
+            })?;
+            let graph =
+                serde_json::from_str(&text).context("Failed to parse COMFYUI_WORKFLOW as JSON")?;
+            let workflow = Workflow::new(graph, input_node, output_node)
+                .context("COMFYUI_WORKFLOW does not fit COMFYUI_INPUT_NODE/OUTPUT_NODE")?;
+            let client = ComfyUiClient::new(url.clone(), workflow, http);
+            let reports = client.follow();
+            Ok((Provider::comfyui(client), None, Some(reports)))
+        }
+        ProviderConfig::Lambda => {
+            let lambda = config.sns.lambda.as_ref().context(
+                "REKINDLE_PROVIDER=lambda needs LAMBDA_FUNCTION_NAME and the other Lambda settings",
+            )?;
+            let invoker = providers::sns::lambda::LambdaInvoker::new(lambda);
+            Ok((Provider::lambda(invoker, http), None, None))
         }
     }
 }
@@ -196,5 +263,10 @@ pub fn leptos_options() -> LeptosOptions {
         .output_name(var("LEPTOS_OUTPUT_NAME", "rekindle"))
         .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
         .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .hash_files(var("LEPTOS_HASH_FILES", "false") == "true")
+        .hash_file(std::sync::Arc::<str>::from(var(
+            "LEPTOS_HASH_FILE_NAME",
+            "hash.txt",
+        )))
         .build()
 }

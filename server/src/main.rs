@@ -5,6 +5,7 @@
 //! - `set-tier EMAIL TIER [active|lapsed]`: record a user's subscription (no billing yet).
 //! - `sweep-retention`: delete expired Free photos now (the server also does it every 10 min).
 //! - `check`: validate the configuration and reach the database and storage.
+//! - `healthcheck`: ask the running server's `/healthz` (for container health checks).
 
 use anyhow::{bail, Context};
 use app::model::Tier;
@@ -31,7 +32,8 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "check" => check(config).await,
-        other => bail!("Unknown command {other:?}. Commands: serve, migrate, set-tier, sweep-retention, check."),
+        "healthcheck" => healthcheck(config).await,
+        other => bail!("Unknown command {other:?}. Commands: serve, migrate, set-tier, sweep-retention, check, healthcheck."),
     }
 }
 
@@ -65,6 +67,22 @@ async fn check(config: Config) -> anyhow::Result<()> {
         bail!("Storage: NOT reachable. Check the storage settings.");
     }
     println!("Storage: reachable.");
+
+    Ok(())
+}
+
+async fn healthcheck(config: Config) -> anyhow::Result<()> {
+    let port = config.listen_addr.port();
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let response = reqwest::Client::new()
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(3))
+        .send()
+        .await
+        .with_context(|| format!("Failed to reach {url}"))?;
+    if !response.status().is_success() {
+        bail!("{url} answered {}", response.status());
+    }
 
     Ok(())
 }

@@ -152,7 +152,8 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<Sweep> {
 
 /// Runs the sweeper until the process stops.
 pub async fn run(state: AppState) {
-    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    // The first sweep waits a full period: start-up stays quick, and restarts do not sweep.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + SWEEP_EVERY, SWEEP_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

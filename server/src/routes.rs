@@ -13,6 +13,7 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 /// Every route of the server, with the shared layers.
 pub fn router(state: AppState) -> Router {
@@ -26,10 +27,13 @@ pub fn router(state: AppState) -> Router {
         .merge(photos::routes::router(state.config.max_upload_bytes))
         .merge(jobs::routes::router())
         .merge(webhooks::router())
+        .merge(crate::providers::sns::router(&state))
         .merge(realtime::ws::router())
         .merge(realtime::sse::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(get_readiness))
+        .route("/metrics", get(get_metrics))
+        .nest_service("/pkg", static_bundle(&state.leptos))
         .route("/api/{*rest}", get(api_not_found).post(api_not_found))
         .leptos_routes_with_context(
             &state,
@@ -45,7 +49,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(record_client_address))
+        .route_layer(axum::middleware::from_fn(crate::telemetry::record_metrics))
         .layer(crate::telemetry::access_log())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 
@@ -74,19 +81,52 @@ async fn method_not_allowed() -> impl IntoResponse {
     (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
 }
 
-/// Ready to serve: the database and the object store answer.
+/// The JS, WASM and CSS bundles, compressed; with hashed names they are cached for a year.
+fn static_bundle(options: &leptos::config::LeptosOptions) -> Router {
+    use axum::http::{header, HeaderValue};
+    use tower_http::compression::CompressionLayer;
+    use tower_http::services::ServeDir;
+    use tower_http::set_header::SetResponseHeaderLayer;
+
+    let dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let cache = if options.hash_files {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    Router::new()
+        .fallback_service(ServeDir::new(dir))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache),
+        ))
+        .layer(CompressionLayer::new())
+}
+
+/// Prometheus metrics of this instance.
+async fn get_metrics() -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        crate::metrics::METRICS.render(),
+    )
+}
+
+/// Ready to serve: the database, the object store and the event listener answer.
 async fn get_readiness(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.db.is_reachable().await;
     let storage = state.storage.is_reachable().await;
-    let status = if database && storage {
+    let listener = state.realtime.listener_up();
+    let status = if database && storage && listener {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        axum::Json(serde_json::json!({ "database": database, "storage": storage })),
-    )
+    let body =
+        serde_json::json!({ "database": database, "storage": storage, "listener": listener });
+    (status, axum::Json(body))
 }
 
 async fn api_not_found() -> impl IntoResponse {

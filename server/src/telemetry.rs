@@ -52,5 +52,32 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
     } else {
         path
     };
-    tracing::info_span!("request", method = %request.method(), path = %path)
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %path)
+}
+
+/// Records every request in the metrics, labelled by its route template.
+pub async fn record_metrics(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |path| path.as_str())
+        .to_string();
+    let method = request.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
 }

@@ -236,15 +236,12 @@ async fn flaky_client(
                 break;
             };
             let frame: Value = serde_json::from_str(&text).unwrap();
-            match frame["type"].as_str() {
-                Some("job") => {
-                    let seq = frame["seq"].as_i64().unwrap();
-                    seen.lock()
-                        .unwrap()
-                        .push((seq, frame["job"]["id"].as_str().unwrap().to_string()));
-                    last = Some(seq);
-                }
-                _ => {}
+            if frame["type"] == "job" {
+                let seq = frame["seq"].as_i64().unwrap();
+                seen.lock()
+                    .unwrap()
+                    .push((seq, frame["job"]["id"].as_str().unwrap().to_string()));
+                last = Some(seq);
             }
             // Client-side failures: the connection just vanishes.
             if rng.gen_bool(0.05) {

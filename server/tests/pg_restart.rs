@@ -105,6 +105,16 @@ async fn a_postgres_restart_answers_503_then_recovers_without_losing_updates() {
         .as_str()
         .unwrap()
         .contains("temporarily unavailable"));
+    assert_eq!(
+        a.get(None, "/readyz").await.status(),
+        503,
+        "not ready without a database"
+    );
+    assert_eq!(
+        a.get(None, "/healthz").await.status(),
+        200,
+        "but the process is up"
+    );
 
     let restart = tokio::task::spawn_blocking(move || {
         std::thread::sleep(Duration::from_secs(1));
@@ -120,6 +130,15 @@ async fn a_postgres_restart_answers_503_then_recovers_without_losing_updates() {
         200,
         "recovered by itself"
     );
+    let mut ready = false;
+    for _ in 0..100 {
+        if a.get(None, "/readyz").await.status() == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready again once the listener is back");
 
     let mut seen = Vec::new();
     while let Some(frame) = stream.next_frame(Duration::from_secs(30)).await {

@@ -16,6 +16,8 @@ pub const CHANNEL: &str = "rekindle_job_events";
 #[derive(Debug, Clone)]
 pub struct EventRow {
     pub seq: i64,
+    /// When the change was recorded (Unix ms).
+    pub created_at: i64,
     /// The job after the change, serialised once as `JobView` JSON.
     pub payload: String,
 }
@@ -42,6 +44,10 @@ pub async fn record(
         .bind(now_ms)
         .execute(&mut *conn)
         .await?;
+    crate::metrics::METRICS
+        .job_transitions
+        .with_label_values(&[&job.provider, job.status.as_str()])
+        .inc();
     if db.kind == DbKind::Postgres {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
@@ -61,7 +67,8 @@ pub async fn after(
     limit: i64,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT seq, payload FROM job_events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        "SELECT seq, payload, created_at FROM job_events \
+         WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
     .bind(user_id.to_string())
     .bind(after)
@@ -72,6 +79,7 @@ pub async fn after(
         .map(|row| {
             Ok(EventRow {
                 seq: row.try_get("seq")?,
+                created_at: row.try_get("created_at")?,
                 payload: row.try_get("payload")?,
             })
         })

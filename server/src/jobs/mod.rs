@@ -30,6 +30,8 @@ pub struct JobRow {
     pub output_url: Option<String>,
     pub result_photo_id: Option<Uuid>,
     pub check_attempts: i64,
+    pub provider_calls: i64,
+    pub webhooks_received: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -37,7 +39,7 @@ pub struct JobRow {
 pub const JOB_COLUMNS: &str =
     "id, user_id, photo_id, provider, provider_job_id, status, progress, \
      stage, error, options, webhook_token_hash, output_url, result_photo_id, check_attempts, \
-     created_at, updated_at";
+     provider_calls, webhooks_received, created_at, updated_at";
 
 impl JobRow {
     pub fn from_row(row: &AnyRow) -> Result<JobRow, sqlx::Error> {
@@ -58,6 +60,8 @@ impl JobRow {
             output_url: row.try_get("output_url")?,
             result_photo_id: opt_uuid_col(row, "result_photo_id")?,
             check_attempts: row.try_get("check_attempts")?,
+            provider_calls: row.try_get("provider_calls")?,
+            webhooks_received: row.try_get("webhooks_received")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -76,6 +80,8 @@ impl JobRow {
             options: self.options,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            provider_calls: self.provider_calls,
+            webhooks_received: self.webhooks_received,
         }
     }
 

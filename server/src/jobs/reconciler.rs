@@ -6,15 +6,13 @@
 use super::state::ProviderUpdate;
 use super::{service, JobRow, JOB_COLUMNS};
 use crate::db::DbKind;
-use crate::providers::ProviderError;
+use crate::providers::{CheckSchedule, ProviderError};
 use crate::state::AppState;
 use rand::Rng;
 use std::time::Duration;
 
 /// How often the reconciler looks for overdue jobs.
 const TICK: Duration = Duration::from_secs(5);
-/// The longest wait between two checks of one job.
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Give up on a job the provider stays silent about for this long.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(2 * 3600);
 
@@ -33,6 +31,7 @@ pub async fn run(state: AppState) {
 /// Checks every job whose next check is due. Each job is claimed by pushing its next check
 /// forward in the same statement that selects it, so two instances never check the same job.
 pub async fn check_due_jobs(state: &AppState) -> anyhow::Result<usize> {
+    crate::webhooks::forget_old_deliveries(state).await?;
     let due = claim_due(state).await?;
     for job in &due {
         check_one(state, job).await;
@@ -59,8 +58,9 @@ pub async fn claim_due(state: &AppState) -> anyhow::Result<Vec<JobRow>> {
         .iter()
         .map(JobRow::from_row)
         .collect::<Result<_, _>>()?;
+    let schedule = state.provider.check_schedule(state.config.job_check_after);
     for job in &jobs {
-        let backoff = backoff(job.check_attempts);
+        let backoff = backoff(schedule, job.check_attempts);
         sqlx::query(
             "UPDATE jobs SET next_check_at = $1, check_attempts = check_attempts + 1 WHERE id = $2",
         )
@@ -74,10 +74,12 @@ pub async fn claim_due(state: &AppState) -> anyhow::Result<Vec<JobRow>> {
     Ok(jobs)
 }
 
-/// Exponential backoff from the configured first delay, capped, with full jitter.
-fn backoff(attempts: i64) -> Duration {
-    let base = Duration::from_secs(10).saturating_mul(1u32 << attempts.clamp(0, 8) as u32);
-    let capped = base.min(MAX_BACKOFF);
+/// Exponential backoff from the provider's base delay, capped, with jitter (half to all of it).
+fn backoff(schedule: CheckSchedule, attempts: i64) -> Duration {
+    let grown = schedule
+        .base
+        .saturating_mul(1u32 << attempts.clamp(0, 8) as u32);
+    let capped = grown.min(schedule.cap);
     let jitter = rand::thread_rng().gen_range(0.5..1.0);
     capped.mul_f64(jitter)
 }
@@ -102,7 +104,7 @@ async fn check_one(state: &AppState, job: &JobRow) {
         }
         return;
     };
-    service::count_provider_call(state, job.id).await;
+    service::count_provider_call(state, job.id, "status").await;
     let update = match state.provider.status(provider_job_id).await {
         Ok(update) => update,
         Err(ProviderError::UnknownJob) => ProviderUpdate::Failed {
@@ -129,11 +131,16 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
+        let schedule = CheckSchedule {
+            first: Duration::from_secs(60),
+            base: Duration::from_secs(10),
+            cap: Duration::from_secs(300),
+        };
         for attempts in 0..20 {
-            let wait = backoff(attempts);
+            let wait = backoff(schedule, attempts);
             let ceiling = Duration::from_secs(10)
                 .saturating_mul(1 << attempts.min(8))
-                .min(MAX_BACKOFF);
+                .min(schedule.cap);
             assert!(
                 wait <= ceiling && wait >= ceiling / 2,
                 "attempt {attempts}: {wait:?}"

@@ -8,7 +8,7 @@ use super::{events, JobRow};
 use crate::auth::{random_token, sha256_hex, CurrentUser};
 use crate::error::{ApiError, Result};
 use crate::photos::{self, NewImage};
-use crate::providers::{ProviderError, Submission};
+use crate::providers::{ProviderError, Pushed, PushedReports, Submission};
 use crate::state::AppState;
 use app::model::{JobStatus, JobView, PhotoKind, RestoreOptions};
 use std::time::Duration;
@@ -48,6 +48,8 @@ pub async fn create_restore_job(
         output_url: None,
         result_photo_id: None,
         check_attempts: 0,
+        provider_calls: 0,
+        webhooks_received: 0,
         created_at: now,
         updated_at: now,
     };
@@ -64,7 +66,7 @@ pub async fn create_restore_job(
     .bind(job.status.as_str())
     .bind(serde_json::to_string(&options).expect("options always serialise"))
     .bind(&job.webhook_token_hash)
-    .bind(now + state.config.job_check_after.as_millis() as i64)
+    .bind(now + first_check_after(state).as_millis() as i64)
     .bind(now)
     .execute(&mut *tx)
     .await?;
@@ -92,7 +94,7 @@ async fn submit(state: AppState, submission: Submission) {
     let job_id = submission.job_id;
     let mut delay = Duration::from_millis(500);
     for attempt in 1..=4 {
-        count_provider_call(&state, job_id).await;
+        count_provider_call(&state, job_id, "submit").await;
         match state.provider.submit(&submission).await {
             Ok(provider_job_id) => {
                 let saved = sqlx::query("UPDATE jobs SET provider_job_id = $1 WHERE id = $2")
@@ -200,7 +202,7 @@ async fn try_store_result(state: &AppState, job_id: Uuid) -> Result<()> {
         .await?
         .ok_or(ApiError::NotFound("The user is gone."))?;
 
-    count_provider_call(state, job_id).await;
+    count_provider_call(state, job_id, "output").await;
     let bytes = state
         .provider
         .fetch_output(&output_url, state.config.max_upload_bytes)
@@ -298,7 +300,7 @@ pub async fn cancel_job(state: &AppState, user: &CurrentUser, job_id: Uuid) -> R
         return Ok(job.to_view());
     }
     if let Some(provider_job_id) = &job.provider_job_id {
-        count_provider_call(state, job_id).await;
+        count_provider_call(state, job_id, "cancel").await;
         if let Err(err) = state.provider.cancel(provider_job_id).await {
             // The job is cancelled for the user either way; a late result is ignored.
             tracing::warn!(job.id = %job_id, error = %err, "provider cancel failed");
@@ -310,8 +312,9 @@ pub async fn cancel_job(state: &AppState, user: &CurrentUser, job_id: Uuid) -> R
         .to_view())
 }
 
-/// Counts a call to the provider for this job.
-pub async fn count_provider_call(state: &AppState, job_id: Uuid) {
+/// Counts a call to the provider for this job (`kind`: submit, status, cancel or output).
+pub async fn count_provider_call(state: &AppState, job_id: Uuid, kind: &'static str) {
+    crate::metrics::provider_call(state.provider.name, kind);
     let counted = sqlx::query("UPDATE jobs SET provider_calls = provider_calls + 1 WHERE id = $1")
         .bind(job_id.to_string())
         .execute(&state.db.pool)
@@ -319,4 +322,119 @@ pub async fn count_provider_call(state: &AppState, job_id: Uuid) {
     if let Err(err) = counted {
         tracing::warn!(job.id = %job_id, error = %err, "could not count a provider call");
     }
+}
+
+/// When the reconciler should first ask about a new job: late for a provider that reports by
+/// itself, soon for one that must be asked.
+fn first_check_after(state: &AppState) -> Duration {
+    state
+        .provider
+        .check_schedule(state.config.job_check_after)
+        .first
+}
+
+/// Notes that the provider reported on a job (a webhook, a pushed event): counts it and moves
+/// the job's next status check further away.
+pub async fn note_report(state: &AppState, job_id: Uuid) -> Result<()> {
+    let next_check = state.clock.now_ms() + state.config.job_check_after.as_millis() as i64;
+    sqlx::query(
+        "UPDATE jobs SET webhooks_received = webhooks_received + 1, next_check_at = $1 \
+         WHERE id = $2",
+    )
+    .bind(next_check)
+    .bind(job_id.to_string())
+    .execute(&state.db.pool)
+    .await?;
+
+    Ok(())
+}
+
+/// Applies the reports a provider pushes over its own channel (ComfyUI's WebSocket) through
+/// the same path as webhooks. Runs until the provider's channel closes.
+pub async fn follow_pushed_reports(state: AppState, mut reports: PushedReports) {
+    while let Some(report) = reports.recv().await {
+        let followed = match report {
+            Pushed::Update {
+                provider_job_id,
+                update,
+            } => apply_pushed(&state, &provider_job_id, update).await,
+            Pushed::Finished { provider_job_id } => {
+                // The outcome is a status call away; it must not hold up the next reports.
+                let state = state.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = check_finished(&state, &provider_job_id).await {
+                        tracing::warn!(error = %err, "could not read a finished job's outcome");
+                    }
+                });
+                Ok(())
+            }
+            Pushed::Reconnected => recheck_unfinished(&state).await,
+        };
+        if let Err(err) = followed {
+            tracing::warn!(provider = state.provider.name, error = %err, "pushed report not applied");
+        }
+    }
+}
+
+/// The job a provider's id names. ComfyUI runs our job under our own UUID, so a report can
+/// arrive before the provider's id was saved.
+async fn job_for_provider_id(state: &AppState, provider_job_id: &str) -> Result<Option<Uuid>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM jobs WHERE provider = $1 AND (provider_job_id = $2 OR id = $2)",
+    )
+    .bind(state.provider.name)
+    .bind(provider_job_id)
+    .fetch_optional(&state.db.pool)
+    .await?;
+
+    Ok(row.and_then(|(id,)| Uuid::parse_str(&id).ok()))
+}
+
+async fn apply_pushed(
+    state: &AppState,
+    provider_job_id: &str,
+    update: ProviderUpdate,
+) -> Result<()> {
+    let Some(job_id) = job_for_provider_id(state, provider_job_id).await? else {
+        tracing::debug!(
+            provider = state.provider.name,
+            "report about a job that is not ours"
+        );
+        return Ok(());
+    };
+    note_report(state, job_id).await?;
+    apply(state, job_id, update).await?;
+
+    Ok(())
+}
+
+async fn check_finished(state: &AppState, provider_job_id: &str) -> Result<()> {
+    let Some(job_id) = job_for_provider_id(state, provider_job_id).await? else {
+        return Ok(());
+    };
+    note_report(state, job_id).await?;
+    count_provider_call(state, job_id, "status").await;
+    match state.provider.status(provider_job_id).await {
+        Ok(update) => {
+            apply(state, job_id, update).await?;
+        }
+        // The reconciler asks again later.
+        Err(err) => tracing::warn!(job.id = %job_id, error = %err, "status check failed"),
+    }
+
+    Ok(())
+}
+
+/// Reports may have been lost while the provider's channel was down: check every unfinished
+/// job of this provider at the reconciler's next pass.
+async fn recheck_unfinished(state: &AppState) -> Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET next_check_at = $1 WHERE provider = $2 AND status IN ('queued', 'running')",
+    )
+    .bind(state.clock.now_ms())
+    .bind(state.provider.name)
+    .execute(&state.db.pool)
+    .await?;
+
+    Ok(())
 }

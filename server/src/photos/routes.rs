@@ -58,6 +58,7 @@ async fn upload_photo(
         },
     )
     .await?;
+    crate::metrics::METRICS.upload_bytes.inc_by(size);
 
     Ok((StatusCode::CREATED, Json(photo.into_view(&plan, None))).into_response())
 }

@@ -1,13 +1,26 @@
 //! GPU (and CPU) providers behind one interface: the job code never knows which one runs a job.
 //!
-//! Today every provider speaks RunPod's serverless protocol: RunPod itself, and the built-in
-//! worker, which this server mounts at `/worker` and drives over real HTTP exactly like RunPod.
+//! - [`runpod`]: RunPod serverless (`/run` with a webhook, `/status`, `/cancel`). The built-in
+//!   worker speaks the same protocol, and so does a "polling" endpoint that sends no webhooks
+//!   (a Modal-like service behind a small RunPod-shaped web app).
+//! - [`replicate`]: Replicate predictions, webhooks signed per [`standard_webhooks`].
+//! - [`comfyui`]: a self-hosted ComfyUI, followed over its own WebSocket ([`Pushed`] events).
+//!
+//! How a provider proves a webhook is its own differs (a URL token for all of them, a signature
+//! for Replicate), so each provider reads its webhooks in [`Provider::read_webhook`].
 
+pub mod comfyui;
+mod http;
+pub mod replicate;
 pub mod runpod;
+pub mod sns;
+pub mod standard_webhooks;
 
 use crate::jobs::state::ProviderUpdate;
 use app::model::RestoreOptions;
+use axum::http::HeaderMap;
 use bytes::Bytes;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// What a provider needs to run one job.
@@ -35,41 +48,191 @@ pub enum ProviderError {
     UnknownJob,
 }
 
+/// A webhook that passed the provider's own checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// The provider's message id, when it has one (Standard Webhooks' `webhook-id`); a second
+    /// delivery with the same id is a replay.
+    pub delivery_id: Option<String>,
+    /// The provider's job id as the body states it, to be matched against the job's.
+    pub provider_job_id: Option<String>,
+    pub update: ProviderUpdate,
+}
+
+/// Why a webhook was not accepted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WebhookError {
+    /// Not provably from the provider: missing or bad signature, stale timestamp.
+    #[error("webhook not authentic: {0}")]
+    Forged(&'static str),
+    /// Authentic, but not something we can read.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+/// A report a provider pushes over its own channel (ComfyUI's WebSocket) rather than a webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pushed {
+    /// A change of one job, named by the provider's job id.
+    Update {
+        provider_job_id: String,
+        update: ProviderUpdate,
+    },
+    /// The provider says the job ended; its outcome is read with a status check.
+    Finished { provider_job_id: String },
+    /// The channel was down for a while: reports may have been lost.
+    Reconnected,
+}
+
+/// Where [`Pushed`] reports arrive; `None` for providers without such a channel.
+pub type PushedReports = tokio::sync::mpsc::UnboundedReceiver<Pushed>;
+
 /// A configured provider.
 #[derive(Debug, Clone)]
 pub struct Provider {
-    /// The name in webhook URLs and job rows (`builtin`, `runpod`).
+    /// The name in webhook URLs and job rows (`builtin`, `runpod`, `replicate`, ...).
     pub name: &'static str,
-    client: runpod::RunPodClient,
+    api: Api,
+}
+
+#[derive(Debug, Clone)]
+enum Api {
+    RunPod(runpod::RunPodClient),
+    Replicate(replicate::ReplicateClient),
+    ComfyUi(comfyui::ComfyUiClient),
+    /// An AWS Lambda function invoked asynchronously; it reports through SNS.
+    Lambda(sns::lambda::LambdaInvoker, reqwest::Client),
 }
 
 impl Provider {
+    /// RunPod's protocol: RunPod itself, the built-in worker, or a polled endpoint.
     pub fn runpod(name: &'static str, client: runpod::RunPodClient) -> Provider {
-        Provider { name, client }
+        Provider {
+            name,
+            api: Api::RunPod(client),
+        }
+    }
+
+    pub fn replicate(client: replicate::ReplicateClient) -> Provider {
+        Provider {
+            name: "replicate",
+            api: Api::Replicate(client),
+        }
+    }
+
+    pub fn lambda(invoker: sns::lambda::LambdaInvoker, http: reqwest::Client) -> Provider {
+        Provider {
+            name: sns::lambda::PROVIDER_NAME,
+            api: Api::Lambda(invoker, http),
+        }
+    }
+
+    pub fn comfyui(client: comfyui::ComfyUiClient) -> Provider {
+        Provider {
+            name: "comfyui",
+            api: Api::ComfyUi(client),
+        }
     }
 
     /// Hands a job to the provider; returns the provider's id for it.
     pub async fn submit(&self, submission: &Submission) -> Result<String, ProviderError> {
-        self.client.submit(submission).await
+        match &self.api {
+            Api::RunPod(client) => client.submit(submission).await,
+            Api::Replicate(client) => client.submit(submission).await,
+            Api::ComfyUi(client) => client.submit(submission).await,
+            Api::Lambda(invoker, _) => {
+                let input = sns::lambda::LambdaInput::from_submission(
+                    submission,
+                    invoker.reply_topic_arn(),
+                )
+                .ok_or_else(|| ProviderError::Rejected("the job has no webhook token".into()))?;
+                invoker.invoke(&input).await
+            }
+        }
     }
 
     /// Asks the provider where a job is (the fallback when webhooks do not come).
     pub async fn status(&self, provider_job_id: &str) -> Result<ProviderUpdate, ProviderError> {
-        self.client.status(provider_job_id).await
+        match &self.api {
+            Api::RunPod(client) => client.status(provider_job_id).await,
+            Api::Replicate(client) => client.status(provider_job_id).await,
+            Api::ComfyUi(client) => client.status(provider_job_id).await,
+            // Lambda has no status API: reports arrive through SNS only.
+            Api::Lambda(..) => Ok(ProviderUpdate::Queued),
+        }
     }
 
     /// Asks the provider to stop a job.
     pub async fn cancel(&self, provider_job_id: &str) -> Result<(), ProviderError> {
-        self.client.cancel(provider_job_id).await
+        match &self.api {
+            Api::RunPod(client) => client.cancel(provider_job_id).await,
+            Api::Replicate(client) => client.cancel(provider_job_id).await,
+            Api::ComfyUi(client) => client.cancel(provider_job_id).await,
+            // An invoked function cannot be stopped; its late report is ignored.
+            Api::Lambda(..) => Ok(()),
+        }
     }
 
-    /// Reads a webhook body; the URL token has already been checked.
-    pub fn parse_webhook(&self, body: &[u8]) -> Result<ProviderUpdate, String> {
-        runpod::parse_webhook(body)
+    /// Checks and reads a webhook; the URL token has already been checked. `now_ms` is the
+    /// server's clock, for timestamp tolerance.
+    pub fn read_webhook(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now_ms: i64,
+    ) -> Result<Webhook, WebhookError> {
+        match &self.api {
+            Api::RunPod(_) => runpod::read_webhook(body),
+            Api::Replicate(client) => client.read_webhook(headers, body, now_ms),
+            // ComfyUI reports over its WebSocket; it never calls us.
+            Api::ComfyUi(_) => Err(WebhookError::Forged("this provider sends no webhooks")),
+            Api::Lambda(..) => Err(WebhookError::Forged(
+                "Lambda reports arrive through /api/webhooks/sns",
+            )),
+        }
     }
 
     /// Downloads a job's result, refusing more than `limit` bytes.
     pub async fn fetch_output(&self, url: &str, limit: u64) -> Result<Bytes, ProviderError> {
-        self.client.fetch_output(url, limit).await
+        match &self.api {
+            Api::RunPod(client) => client.fetch_output(url, limit).await,
+            Api::Replicate(client) => client.fetch_output(url, limit).await,
+            Api::ComfyUi(client) => client.fetch_output(url, limit).await,
+            Api::Lambda(_, http) => http::fetch_limited(http, url, "", None, limit).await,
+        }
     }
+
+    /// Whether the provider tells us about changes (webhooks, a WebSocket). Without that, the
+    /// reconciler's status checks are the only way to follow a job, so they start early.
+    pub fn pushes_updates(&self) -> bool {
+        match &self.api {
+            Api::RunPod(client) => client.sends_webhooks(),
+            Api::Replicate(_) | Api::ComfyUi(_) | Api::Lambda(..) => true,
+        }
+    }
+
+    /// When to check a job first, and the base and cap of the backoff between later checks.
+    pub fn check_schedule(&self, check_after: Duration) -> CheckSchedule {
+        if self.pushes_updates() {
+            CheckSchedule {
+                first: check_after,
+                base: Duration::from_secs(10),
+                cap: Duration::from_secs(300),
+            }
+        } else {
+            CheckSchedule {
+                first: Duration::from_secs(2),
+                base: Duration::from_secs(2),
+                cap: Duration::from_secs(60),
+            }
+        }
+    }
+}
+
+/// How often the reconciler asks a provider about one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckSchedule {
+    pub first: Duration,
+    pub base: Duration,
+    pub cap: Duration,
 }

@@ -4,14 +4,12 @@
 //! before a body ever reaches [`parse_webhook`]. `output` is overloaded in RunPod's status
 //! object: a progress report while `IN_PROGRESS`, the result when `COMPLETED`.
 
-use super::{ProviderError, Submission};
+use super::{http, ProviderError, Submission, Webhook, WebhookError};
 use crate::config::Secret;
 use crate::jobs::state::ProviderUpdate;
 use bytes::Bytes;
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// A client for one RunPod endpoint (`https://api.runpod.ai/v2/<endpoint id>`).
 #[derive(Debug, Clone)]
@@ -19,11 +17,16 @@ pub struct RunPodClient {
     base_url: String,
     api_key: Secret,
     http: reqwest::Client,
+    /// Ask for a webhook on `/run`; without one the reconciler's status checks follow the job.
+    webhooks: bool,
+    /// RunPod's local test server (`--rp_serve_api`) answers `/status` only to POST.
+    post_status: bool,
 }
 
 /// RunPod's job status object (also the webhook body).
 #[derive(Debug, Deserialize)]
 struct StatusObject {
+    id: Option<String>,
     status: Option<String>,
     #[serde(default)]
     output: Value,
@@ -36,16 +39,36 @@ impl RunPodClient {
             base_url: base_url.trim_end_matches('/').to_string(),
             api_key,
             http,
+            webhooks: true,
+            post_status: false,
         }
     }
 
+    /// Follows jobs by status checks only: no webhook is asked for.
+    pub fn without_webhooks(mut self) -> RunPodClient {
+        self.webhooks = false;
+        self
+    }
+
+    /// Uses `POST /status/{id}`, as RunPod's local test server requires.
+    pub fn with_post_status(mut self) -> RunPodClient {
+        self.post_status = true;
+        self
+    }
+
+    pub fn sends_webhooks(&self) -> bool {
+        self.webhooks
+    }
+
     pub async fn submit(&self, submission: &Submission) -> Result<String, ProviderError> {
-        let body = json!({
+        let mut body = json!({
             "input": { "image_url": submission.source_url, "options": submission.options },
-            "webhook": submission.webhook_url,
             // Milliseconds: ten minutes to run once picked up, a day in all.
             "policy": { "executionTimeout": 600_000, "ttl": 86_400_000 },
         });
+        if self.webhooks {
+            body["webhook"] = Value::String(submission.webhook_url.clone());
+        }
         let response = self
             .call(self.http.post(format!("{}/run", self.base_url)).json(&body))
             .await?;
@@ -60,9 +83,20 @@ impl RunPodClient {
 
     pub async fn status(&self, provider_job_id: &str) -> Result<ProviderUpdate, ProviderError> {
         let url = format!("{}/status/{provider_job_id}", self.base_url);
-        let value = self.call(self.http.get(url)).await?;
+        let request = if self.post_status {
+            self.http.post(url)
+        } else {
+            self.http.get(url)
+        };
+        let value = self.call(request).await?;
         let status: StatusObject = serde_json::from_value(value)
             .map_err(|err| ProviderError::Rejected(format!("unreadable status: {err}")))?;
+        // The local test server answers an unknown (or already read) id with HTTP 200.
+        if status.status.as_deref() == Some("FAILED")
+            && status.error.as_ref().and_then(Value::as_str) == Some("Job ID not found")
+        {
+            return Err(ProviderError::UnknownJob);
+        }
 
         Ok(to_update(status))
     }
@@ -73,92 +107,46 @@ impl RunPodClient {
     }
 
     pub async fn fetch_output(&self, url: &str, limit: u64) -> Result<Bytes, ProviderError> {
-        let mut request = self.http.get(url).timeout(Duration::from_secs(120));
-        // The API key goes only to the endpoint's own host, never to a URL a worker chose.
-        if same_origin(url, &self.base_url) {
-            request = request.bearer_auth(self.api_key.expose());
+        if let Some(data) = url.strip_prefix("data:") {
+            return decode_data_url(data, limit);
         }
-        let response = request.send().await.map_err(|err| transient(&err))?;
-        if !response.status().is_success() {
-            return Err(ProviderError::Rejected(format!(
-                "output download answered {}",
-                response.status()
-            )));
-        }
-        let mut body = Vec::new();
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|err| transient(&err))?;
-            if (body.len() + chunk.len()) as u64 > limit {
-                return Err(ProviderError::Rejected(
-                    "the result is larger than the upload limit".into(),
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
-
-        Ok(Bytes::from(body))
+        http::fetch_limited(&self.http, url, &self.base_url, Some(&self.api_key), limit).await
     }
 
     async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, ProviderError> {
-        let response = request
-            .bearer_auth(self.api_key.expose())
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-            .map_err(|err| transient(&err))?;
-        let status = response.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
-            return Err(ProviderError::UnknownJob);
-        }
-        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Err(ProviderError::Transient(format!("answered {status}")));
-        }
-        if !status.is_success() {
-            return Err(ProviderError::Rejected(format!("answered {status}")));
-        }
-
-        response
-            .json()
-            .await
-            .map_err(|err| ProviderError::Rejected(format!("unreadable answer: {err}")))
+        http::call_json(request.bearer_auth(self.api_key.expose())).await
     }
 }
 
-fn transient(err: &reqwest::Error) -> ProviderError {
-    // Without the URL: webhook and output URLs carry secrets.
-    ProviderError::Transient(err.without_url_ref().to_string())
-}
-
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        if self.is_timeout() {
-            "timed out".into()
-        } else if self.is_connect() {
-            "could not connect".into()
-        } else {
-            "request failed".into()
-        }
+/// A `data:image/...;base64,` result, as a worker may return one instead of a URL.
+fn decode_data_url(data: &str, limit: u64) -> Result<Bytes, ProviderError> {
+    use base64::Engine;
+    let (meta, payload) = data
+        .split_once(',')
+        .filter(|(meta, _)| meta.ends_with(";base64"))
+        .ok_or_else(|| ProviderError::Rejected("the result is not a base64 data URL".into()))?;
+    if !meta.starts_with("image/") || payload.len() as u64 > limit.saturating_mul(4) / 3 + 4 {
+        return Err(ProviderError::Rejected(
+            "the result is not an image of an acceptable size".into(),
+        ));
     }
+    base64::engine::general_purpose::STANDARD
+        .decode(payload)
+        .map(Bytes::from)
+        .map_err(|_| ProviderError::Rejected("the result is not valid base64".into()))
 }
 
-fn same_origin(a: &str, b: &str) -> bool {
-    match (url::Url::parse(a), url::Url::parse(b)) {
-        (Ok(a), Ok(b)) => a.origin() == b.origin(),
-        _ => false,
-    }
-}
+/// Reads a RunPod webhook body. RunPod signs nothing: the URL token is the only proof.
+pub fn read_webhook(body: &[u8]) -> Result<Webhook, WebhookError> {
+    let status: StatusObject = serde_json::from_slice(body).map_err(|_| {
+        WebhookError::Unreadable("the webhook body is not a RunPod status object".into())
+    })?;
 
-/// Reads a RunPod webhook body.
-pub fn parse_webhook(body: &[u8]) -> Result<ProviderUpdate, String> {
-    let status: StatusObject = serde_json::from_slice(body)
-        .map_err(|_| "the webhook body is not a RunPod status object".to_string())?;
-
-    Ok(to_update(status))
+    Ok(Webhook {
+        delivery_id: None,
+        provider_job_id: status.id.clone(),
+        update: to_update(status),
+    })
 }
 
 fn to_update(object: StatusObject) -> ProviderUpdate {
@@ -206,7 +194,7 @@ fn output_url(output: &Value) -> Option<String> {
         .get("image_url")
         .and_then(Value::as_str)
         .or_else(|| output.as_str())?;
-    (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_string())
+    (http::is_web_url(url) || url.starts_with("data:image/")).then(|| url.to_string())
 }
 
 /// A sentence for the user; provider errors can be tracebacks, so only a short message is kept.
@@ -246,7 +234,7 @@ mod tests {
     use super::*;
 
     fn parse(body: &str) -> ProviderUpdate {
-        parse_webhook(body.as_bytes()).unwrap()
+        read_webhook(body.as_bytes()).unwrap().update
     }
 
     #[test]
@@ -321,6 +309,6 @@ mod tests {
 
     #[test]
     fn garbage_is_not_a_status() {
-        assert!(parse_webhook(b"not json").is_err());
+        assert!(read_webhook(b"not json").is_err());
     }
 }

@@ -32,6 +32,8 @@ struct Inner {
     listening: bool,
     /// Open WebSockets on this instance.
     open_sockets: std::sync::atomic::AtomicUsize,
+    /// False while the PostgreSQL listener is reconnecting.
+    listener_up: std::sync::atomic::AtomicBool,
     shutdown: watch::Sender<bool>,
 }
 
@@ -53,6 +55,7 @@ impl Realtime {
                 notices,
                 listening,
                 open_sockets: Default::default(),
+                listener_up: std::sync::atomic::AtomicBool::new(!listening),
                 shutdown,
             }),
         };
@@ -115,8 +118,23 @@ impl Realtime {
         }
     }
 
+    /// Records whether the PostgreSQL listener is connected.
+    pub fn set_listener_up(&self, up: bool) {
+        self.inner
+            .listener_up
+            .store(up, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// True when committed changes reach this instance (always, without a listener).
+    pub fn listener_up(&self) -> bool {
+        self.inner
+            .listener_up
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Counts a WebSocket opening.
     pub fn socket_opened(&self) {
+        crate::metrics::METRICS.open_websockets.inc();
         self.inner
             .open_sockets
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -124,6 +142,7 @@ impl Realtime {
 
     /// Counts a WebSocket closing.
     pub fn socket_closed(&self) {
+        crate::metrics::METRICS.open_websockets.dec();
         self.inner
             .open_sockets
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
@@ -170,6 +189,7 @@ impl Realtime {
                 return;
             }
         };
+        self.observe_delivery(&events);
         let mut users = self.lock();
         let Some(channel) = users.get_mut(&user) else {
             return;
@@ -185,6 +205,24 @@ impl Realtime {
             };
             // No receivers is fine: the last socket just left.
             let _ = channel.sender.send(Arc::new(frame));
+        }
+    }
+
+    /// Records how long each event took from being recorded to being broadcast here.
+    fn observe_delivery(&self, events: &[events::EventRow]) {
+        let path = if self.inner.listening {
+            "listen"
+        } else {
+            "local"
+        };
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let histogram = crate::metrics::METRICS
+            .notification_seconds
+            .with_label_values(&[path]);
+        for event in events {
+            histogram.observe((now_ms - event.created_at).max(0) as f64 / 1000.0);
         }
     }
 

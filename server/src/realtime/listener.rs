@@ -10,7 +10,9 @@ use uuid::Uuid;
 pub fn spawn_pg_listener(database_url: String, hub: Realtime) {
     tokio::spawn(async move {
         loop {
-            if let Err(err) = listen(&database_url, &hub).await {
+            let result = listen(&database_url, &hub).await;
+            hub.set_listener_up(false);
+            if let Err(err) = result {
                 tracing::warn!(error = %err, "job event listener lost its connection; reconnecting");
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -22,6 +24,7 @@ async fn listen(database_url: &str, hub: &Realtime) -> anyhow::Result<()> {
     let mut listener = PgListener::connect(database_url).await?;
     listener.listen(CHANNEL).await?;
     // LISTEN is in place before we look back, so nothing falls between the two.
+    hub.set_listener_up(true);
     hub.catch_up_all();
     tracing::info!("listening for job events");
     loop {
