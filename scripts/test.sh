@@ -116,13 +116,13 @@ run_step "type-check the Playwright tests" npm --prefix end2end run --silent typ
 # never ships. The native pass covers the server side, the WASM pass the hydrating front end
 # (and app's `hydrate` code through it); target/front is the folder cargo-leptos builds into.
 run_step "clippy (native)" \
-    cargo clippy -p app -p restore -p worker -p server --all-targets -- -D warnings
+    cargo clippy -p app -p restore -p worker -p server -p quality --all-targets -- -D warnings
 run_step "clippy (wasm32)" \
     cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown \
     --target-dir target/front -- -D warnings
 
 run_step "Rust tests on SQLite" \
-    env REKINDLE_TEST_DB=sqlite cargo test -p app -p restore -p worker -p server
+    env REKINDLE_TEST_DB=sqlite cargo test -p app -p restore -p worker -p server -p quality
 # Each test makes its own database; drop what earlier runs left behind.
 drop_old_test_databases() {
     psql -w "$REKINDLE_TEST_PG_URL" -Atc \

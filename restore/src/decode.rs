@@ -69,6 +69,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, InputError> {
         check_gif_frame(bytes, limits)?;
     }
     let decoder = open_decoder(Cursor::new(bytes), format, limits)?;
+    check_plausible(format, bytes.len() as u64, decoder.total_bytes())?;
     if format == Format::Jpeg && !jpeg_has_end_marker(bytes) {
         return Err(InputError::CorruptImage);
     }
@@ -186,6 +187,28 @@ pub(crate) fn open_decoder<'a, R: BufRead + Seek + 'a>(
         .map_err(|e| from_image_error(e, limits))?;
 
     Ok(decoder)
+}
+
+/// Refuses a file that claims far more pixels than its compression could ever hold, before a
+/// pixel buffer of the claimed size exists. Deflate (PNG) expands at most about 1032:1, and a
+/// 1-bit PNG decodes to at most 32 bytes per stored bit-pixel (RGBA8); GIF's LZW expands a few
+/// thousand to one before palette expansion (×4). So a 1 KB PNG cannot hold a 90-megapixel
+/// image. JPEG, WebP and TIFF have no useful bound and rely on the pixel limit alone.
+pub(crate) fn check_plausible(
+    format: Format,
+    file_size: u64,
+    decoded_bytes: u64,
+) -> Result<(), InputError> {
+    let max_ratio: u64 = match format {
+        Format::Png => 1_032 * 32 + 1_000,
+        Format::Gif => 16_000,
+        Format::Jpeg | Format::Webp | Format::Tiff => return Ok(()),
+    };
+    if decoded_bytes > file_size.saturating_mul(max_ratio) {
+        return Err(InputError::CorruptImage);
+    }
+
+    Ok(())
 }
 
 /// Refuses declared dimensions beyond the side or pixel-count limit.

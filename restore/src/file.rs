@@ -6,6 +6,7 @@
 //! scan, never what is appended after it. The checks and refusals are those of
 //! [`decode`](crate::decode).
 
+use image::ImageDecoder;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek};
 use std::path::Path;
@@ -56,7 +57,9 @@ pub fn decode_file(path: &Path, limits: &Limits) -> Result<Decoded, FileError> {
         _ => false,
     };
     file.rewind()?;
+    let size = file.metadata()?.len();
     let decoder = open_decoder(BufReader::new(file), format, limits)?;
+    crate::decode::check_plausible(format, size, decoder.total_bytes())?;
 
     Ok(decode_pixels(decoder, format, animated, limits)?)
 }

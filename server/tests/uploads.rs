@@ -240,3 +240,98 @@ async fn file_names_with_any_characters_come_back_unchanged() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_accepted_edge_file_restores_upright_and_a_failed_job_keeps_the_original() {
+    let app = spawn_app().await;
+    let user = app.register().await;
+    for name in [
+        "hopper.jpg",
+        "hopper_orientation_6.jpg",
+        "hopper_bad_exif.jpg",
+        "pil_sample_cmyk.jpg",
+        "tiff_16bit_RGB_target.png",
+        "hopper.webp",
+        "hopper.gif",
+        "hopper.tif",
+    ] {
+        let photo = app.upload_testdata(&user, &format!("edge/{name}")).await;
+        let job = app.restore(&user, photo["id"].as_str().unwrap()).await;
+        let done = app.wait_for_final(&user, job["id"].as_str().unwrap()).await;
+        assert_eq!(done["status"], "completed", "{name}: {done}");
+        let result: Value = app
+            .get(
+                Some(&user),
+                &format!("/api/photos/{}", done["result_photo_id"].as_str().unwrap()),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let dims = |v: &Value| (v["width"].as_u64(), v["height"].as_u64());
+        assert_eq!(
+            dims(&result),
+            dims(&photo),
+            "{name}: the result keeps the upright size"
+        );
+    }
+
+    // A job whose provider fails leaves the original exactly as it was.
+    let photo = app.upload_testdata(&user, "edge/hopper.jpg").await;
+    let path = format!(
+        "/api/photos/{}/access?variant=download",
+        photo["id"].as_str().unwrap()
+    );
+    let before = download(&app, &user, &path).await;
+    let job = app.restore(&user, photo["id"].as_str().unwrap()).await;
+    sqlx::query("UPDATE jobs SET status = 'failed', error = 'GPU fell over' WHERE id = $1")
+        .bind(job["id"].as_str().unwrap())
+        .execute(&app.state().db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        download(&app, &user, &path).await,
+        before,
+        "the original is intact"
+    );
+    app.stop().await;
+}
+
+async fn download(app: &common::TestApp, user: &common::TestUser, access_path: &str) -> Vec<u8> {
+    let access: Value = app.get(Some(user), access_path).await.json().await.unwrap();
+    let response = app
+        .http
+        .get(access["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    response.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn an_enlargement_past_the_pixel_limit_is_refused_before_queueing() {
+    // hopper.jpg is 128×128: 16,384 pixels, 65,536 when enlarged.
+    let app = spawn_app_with(&[("REKINDLE_MAX_PIXELS", "40000")]).await;
+    let user = app.register().await;
+    let photo = app.upload_testdata(&user, "edge/hopper.jpg").await;
+    let body = serde_json::json!({ "photo_id": photo["id"], "options": { "upscale_2x": true } });
+    let refused = app.post_json(Some(&user), "/api/jobs/restore", body).await;
+    assert_eq!(refused.status(), 422);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["code"],
+        "output_too_large"
+    );
+    let jobs: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs")
+        .fetch_one(&app.state().db.pool)
+        .await
+        .unwrap();
+    assert_eq!(jobs.0, 0, "nothing was queued");
+    let plain = serde_json::json!({ "photo_id": photo["id"] });
+    assert_eq!(
+        app.post_json(Some(&user), "/api/jobs/restore", plain)
+            .await
+            .status(),
+        202
+    );
+    app.stop().await;
+}

@@ -215,3 +215,52 @@ async fn a_malformed_webhook_body_is_refused_without_changing_the_job() {
     assert_eq!(job["status"], "queued");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_completed_job_whose_output_has_the_wrong_size_or_is_missing_fails() {
+    let app = spawn_app().await;
+    let user = app.register().await;
+    // hopper.jpg is 128×128; scratched-b.png is 256×256: the wrong size for a 1× restoration.
+    let photo = app.upload_testdata(&user, "photos/scratched-b.png").await;
+    let wrong_size = photo["id"].as_str().unwrap();
+    let access: Value = app
+        .get(Some(&user), &format!("/api/photos/{wrong_size}/access"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cases = [
+        (
+            "wrong size",
+            json!({ "status": "COMPLETED", "output": { "image_url": access["url"] } }),
+            "instead of",
+        ),
+        (
+            "missing",
+            json!({ "status": "COMPLETED", "output": { "image_url": app.url("/files/nothing/here?exp=1&ct=x&sig=00") } }),
+            "could not be saved",
+        ),
+        (
+            "no output",
+            json!({ "status": "COMPLETED" }),
+            "without a result",
+        ),
+    ];
+    for (n, (name, body, reason)) in cases.into_iter().enumerate() {
+        let token = format!("token-output-{n}");
+        let job_id = job_with_token(&app, &user, &token).await;
+        assert_eq!(
+            post_webhook(&app, "builtin", &job_id, &token, body).await,
+            200,
+            "{name}"
+        );
+        let job = app.wait_for_final(&user, &job_id).await;
+        assert_eq!(job["status"], "failed", "{name}: {job}");
+        assert!(
+            job["error"].as_str().unwrap().contains(reason),
+            "{name}: {job}"
+        );
+        assert!(job["result_photo_id"].is_null(), "{name}");
+    }
+    app.stop().await;
+}

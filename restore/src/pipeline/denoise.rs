@@ -11,11 +11,13 @@ use super::canvas::Canvas;
 use super::filters;
 
 /// Below this estimated σ (0–255 scale) the image is considered clean.
-const MIN_NOISE: f32 = 1.2;
-/// Spatial σ of the bilateral filter, in pixels.
-const SPATIAL_SIGMA: f32 = 1.6;
-/// Range σ as a multiple of the noise σ.
-const RANGE_FACTOR: f32 = 2.5;
+const MIN_NOISE: f32 = 2.5;
+/// Half-size of the window searched for similar patches.
+const SEARCH_RADIUS: usize = 4;
+/// Half-size of the compared patches.
+const PATCH_RADIUS: usize = 2;
+/// Filtering strength as a multiple of the noise σ.
+const H_FACTOR: f32 = 0.9;
 
 /// Reduces noise in place; returns the estimated noise σ before filtering.
 pub(crate) fn reduce_noise(canvas: &mut Canvas) -> f32 {
@@ -24,9 +26,8 @@ pub(crate) fn reduce_noise(canvas: &mut Canvas) -> f32 {
         tracing::debug!(sigma, "image is clean; no denoising");
         return sigma;
     }
-    let range_sigma = (RANGE_FACTOR * sigma).clamp(4.0, 45.0);
-    bilateral(canvas, range_sigma);
-    tracing::debug!(sigma, range_sigma, "reduced noise");
+    non_local_means(canvas, sigma);
+    tracing::debug!(sigma, "reduced noise");
     sigma
 }
 
@@ -55,49 +56,51 @@ pub(crate) fn estimate_noise(canvas: &Canvas) -> f32 {
     filters::robust_sigma(&response) / 6.0
 }
 
-/// Joint bilateral filter: neighbours are weighted by distance and by colour similarity.
-fn bilateral(canvas: &mut Canvas, range_sigma: f32) {
+/// Non-local means: each pixel becomes a weighted mean of the pixels in its search window
+/// whose surrounding patches look like its own (patch distance measured on brightness).
+///
+/// Distances are computed one offset at a time over the whole image with a summed-area
+/// table, so the cost is O(pixels × offsets) whatever the patch size.
+fn non_local_means(canvas: &mut Canvas, sigma: f32) {
     let (w, h) = (canvas.width, canvas.height);
-    let radius = (2.0 * SPATIAL_SIGMA).ceil() as isize;
-    let spatial: Vec<(isize, isize, f32)> = (-radius..=radius)
-        .flat_map(|dy| (-radius..=radius).map(move |dx| (dx, dy)))
-        .map(|(dx, dy)| {
-            let d2 = (dx * dx + dy * dy) as f32;
-            (dx, dy, (-d2 / (2.0 * SPATIAL_SIGMA * SPATIAL_SIGMA)).exp())
-        })
-        .collect();
-    // Range weights by mean squared channel difference, tabulated once.
-    let range: Vec<f32> = (0..=65_025)
-        .map(|d2| (-(d2 as f32) / (2.0 * range_sigma * range_sigma)).exp())
-        .collect();
+    let lum = canvas.luminance();
+    let search = SEARCH_RADIUS as isize;
+    let patch = PATCH_RADIUS;
+    let filtering = (H_FACTOR * sigma).powi(2);
+    let floor = 2.0 * sigma * sigma;
 
-    let source = canvas.px.clone();
+    let mut sums = vec![[0.0f32; 4]; w * h];
+    for dy in -search..=search {
+        for dx in -search..=search {
+            let shifted = |x: usize, y: usize| {
+                let sx = (x as isize + dx).clamp(0, w as isize - 1) as usize;
+                let sy = (y as isize + dy).clamp(0, h as isize - 1) as usize;
+                sy * w + sx
+            };
+            let diff: Vec<f32> = (0..w * h)
+                .into_par_iter()
+                .map(|i| (lum[i] - lum[shifted(i % w, i / w)]).powi(2))
+                .collect();
+            let distance = filters::box_mean(&diff, w, h, patch);
+            let source = &canvas.px;
+            sums.par_chunks_mut(w).enumerate().for_each(|(y, row)| {
+                for (x, acc) in row.iter_mut().enumerate() {
+                    let d2 = distance[y * w + x];
+                    let weight = (-(d2 - floor).max(0.0) / filtering).exp();
+                    let p = source[shifted(x, y)];
+                    acc[0] += weight * p[0];
+                    acc[1] += weight * p[1];
+                    acc[2] += weight * p[2];
+                    acc[3] += weight;
+                }
+            });
+        }
+    }
     canvas
         .px
-        .par_chunks_mut(w)
-        .enumerate()
-        .for_each(|(y, row)| {
-            for (x, out) in row.iter_mut().enumerate() {
-                let centre = source[y * w + x];
-                let mut sum = [0.0f32; 3];
-                let mut total = 0.0f32;
-                for &(dx, dy, ws) in &spatial {
-                    let nx = (x as isize + dx).clamp(0, w as isize - 1) as usize;
-                    let ny = (y as isize + dy).clamp(0, h as isize - 1) as usize;
-                    let p = source[ny * w + nx];
-                    let d2 = ((p[0] - centre[0]).powi(2)
-                        + (p[1] - centre[1]).powi(2)
-                        + (p[2] - centre[2]).powi(2))
-                        / 3.0;
-                    let weight = ws * range[(d2 as usize).min(65_025)];
-                    for (s, v) in sum.iter_mut().zip(p) {
-                        *s += weight * v;
-                    }
-                    total += weight;
-                }
-                *out = sum.map(|s| s / total);
-            }
-        });
+        .par_iter_mut()
+        .zip(&sums)
+        .for_each(|(p, acc)| *p = [acc[0], acc[1], acc[2]].map(|v| v / acc[3]));
 }
 
 #[cfg(test)]

@@ -9,9 +9,19 @@ use rayon::prelude::*;
 use super::canvas::Canvas;
 
 /// Largest fraction of any channel's pixels that may be clipped at each end.
-pub(crate) const CLIP_FRACTION: f64 = 0.005;
+pub(crate) const CLIP_FRACTION: f64 = 0.001;
 /// The stretch never multiplies contrast by more than this (it would amplify grain).
 const MAX_GAIN: f32 = 3.0;
+/// Fading lifts the blacks: a photo whose darkest tones are at least this level (0–255) has
+/// its black point moved down to 0 along with its white point moved up.
+const MIN_LIFT: f32 = 6.0;
+/// A photo with real blacks keeps them, and its whites are raised to 255 only when they are
+/// already close (at least this level): a print whose highlights have dimmed a little. A
+/// photo whose brightest tones are lower is a dark scene (a low-key portrait, a cat in
+/// shadow), not damage, and is left alone.
+const MIN_DIMMED_WHITE: f32 = 236.0;
+/// A white point this close to 255 is already white.
+const FULL_WHITE: f32 = 253.0;
 
 /// Stretches levels in place; returns the (black, white) points used, if any.
 pub(crate) fn auto_levels(canvas: &mut Canvas) -> Option<(f32, f32)> {
@@ -19,9 +29,17 @@ pub(crate) fn auto_levels(canvas: &mut Canvas) -> Option<(f32, f32)> {
     let total = canvas.px.len() as u64;
     let black = (0..3).map(|c| low_point(&histograms[c], total)).min()?;
     let white = (0..3).map(|c| high_point(&histograms[c], total)).max()?;
-    let (black, white) = (f32::from(black), f32::from(white));
+    // Bin edges, not centres: pixels that rounded into the boundary bins are not clipped.
+    let (black, white) = (f32::from(black) - 0.5, f32::from(white) + 0.5);
 
-    if white - black < 8.0 || (black <= 1.0 && white >= 254.0) {
+    let (black, white) = if black >= MIN_LIFT {
+        (black, white)
+    } else if (MIN_DIMMED_WHITE..FULL_WHITE).contains(&white) {
+        (0.0, white)
+    } else {
+        return None;
+    };
+    if white - black < 8.0 {
         return None;
     }
     let (black, white) = limit_gain(black, white);

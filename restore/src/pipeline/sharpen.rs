@@ -14,6 +14,8 @@ use super::filters;
 const SIGMA: f32 = 1.0;
 /// How much of the detail is added back.
 const AMOUNT: f32 = 0.8;
+/// Images softer than this (see [`softness`]) are sharpened; sharper ones are left alone.
+const MIN_SOFTNESS: f32 = 0.72;
 /// Detail smaller than this (0–255) is treated as noise.
 const THRESHOLD: f32 = 2.0;
 
@@ -22,6 +24,11 @@ pub(crate) fn sharpen(canvas: &mut Canvas) {
     let (w, h) = (canvas.width, canvas.height);
     let lum = canvas.luminance();
     let blurred = filters::gaussian(&lum, w, h, SIGMA);
+    let softness = softness(&lum, &blurred, w, h);
+    tracing::debug!(softness, "measured softness");
+    if softness < MIN_SOFTNESS {
+        return;
+    }
     let (lo, hi) = filters::min_max(&lum, w, h, 1);
 
     canvas.px.par_iter_mut().enumerate().for_each(|(i, p)| {
@@ -31,6 +38,25 @@ pub(crate) fn sharpen(canvas: &mut Canvas) {
         let delta = target - lum[i];
         *p = p.map(|v| (v + delta).clamp(0.0, 255.0));
     });
+}
+
+/// How soft the image looks: 1 − (fine detail energy ÷ coarser detail energy).
+///
+/// `blurred` is the brightness blurred at [`SIGMA`]; the coarser scale is 2·[`SIGMA`]. In a
+/// sharp photo much of the detail lives at the finest scale; in a soft one it is mostly gone.
+fn softness(lum: &[f32], blurred: &[f32], w: usize, h: usize) -> f32 {
+    let coarse = filters::gaussian(lum, w, h, 2.0 * SIGMA);
+    let energy = |other: &[f32]| {
+        lum.iter()
+            .zip(other)
+            .map(|(a, b)| f64::from(a - b).powi(2))
+            .sum::<f64>()
+    };
+    let (fine, wide) = (energy(blurred), energy(&coarse));
+    if wide <= f64::EPSILON {
+        return 0.0;
+    }
+    (1.0 - fine / wide) as f32
 }
 
 #[cfg(test)]
