@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{on_postgres, spawn_app, TestApp, TestUser};
+use common::{on_postgres, spawn_app};
 use futures::StreamExt;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -12,25 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-/// A job whose webhook token the test knows.
-async fn job_with_token(app: &TestApp, user: &TestUser, token: &str) -> String {
-    let photo = app.upload_testdata(user, "edge/hopper.jpg").await;
-    let me: Value = app.get(Some(user), "/api/me").await.json().await.unwrap();
-    let job_id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        "INSERT INTO jobs (id, user_id, photo_id, provider, status, progress, options, webhook_token_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'builtin', 'queued', 0, '{}', $4, 1, 1)",
-    )
-    .bind(&job_id)
-    .bind(me["id"].as_str().unwrap())
-    .bind(photo["id"].as_str().unwrap())
-    .bind(server::auth::sha256_hex(token))
-    .execute(&app.state().db.pool)
-    .await
-    .unwrap();
-    job_id
-}
 
 async fn post_progress(
     http: &reqwest::Client,
@@ -56,7 +37,7 @@ async fn post_progress(
 async fn server_sent_events_carry_the_same_stream_and_resume_from_last_event_id() {
     let app = spawn_app().await;
     let user = app.register().await;
-    let job_id = job_with_token(&app, &user, "sse-token").await;
+    let job_id = app.job_with_token(&user, "sse-token").await;
     for percent in 1..=3 {
         assert!(post_progress(&app.http, &app.base, &job_id, "sse-token", percent).await);
     }
@@ -118,7 +99,7 @@ async fn server_sent_events_carry_the_same_stream_and_resume_from_last_event_id(
 async fn a_client_that_stops_reading_is_cut_off_without_slowing_others() {
     let app = spawn_app().await;
     let user = app.register().await;
-    let job_id = job_with_token(&app, &user, "slow-token").await;
+    let job_id = app.job_with_token(&user, "slow-token").await;
     let me: Value = app.get(Some(&user), "/api/me").await.json().await.unwrap();
     let user_id = uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap();
     // A stream nobody reads, and a healthy client beside it.
@@ -132,7 +113,7 @@ async fn a_client_that_stops_reading_is_cut_off_without_slowing_others() {
     let mut jobs = vec![job_id];
     while sent < server::realtime::stream::QUEUE_FRAMES + 20 {
         let token = format!("slow-token-{}", jobs.len());
-        let job = job_with_token(&app, &user, &token).await;
+        let job = app.job_with_token(&user, &token).await;
         for percent in 1..=40 {
             assert!(post_progress(&app.http, &app.base, &job, &token, percent).await);
             sent += 1;
@@ -161,7 +142,7 @@ async fn a_client_that_stops_reading_is_cut_off_without_slowing_others() {
 async fn a_shutdown_closes_sockets_with_going_away_and_clients_resume_elsewhere() {
     let first = spawn_app().await;
     let user = first.register().await;
-    let job_id = job_with_token(&first, &user, "shutdown-token").await;
+    let job_id = first.job_with_token(&user, "shutdown-token").await;
     let mut stream = first.connect_stream(&user, None).await;
     stream.next_frame(Duration::from_secs(5)).await.unwrap();
     assert!(post_progress(&first.http, &first.base, &job_id, "shutdown-token", 10).await);
@@ -267,7 +248,7 @@ async fn under_random_faults_every_client_sees_each_of_its_events_once_in_order(
             let token = format!("fault-{u}-{j}");
             jobs.entry(u)
                 .or_default()
-                .push((job_with_token(&current, user, &token).await, token));
+                .push((current.job_with_token(user, &token).await, token));
         }
     }
     let instances = Arc::new(Mutex::new(vec![current.base.clone()]));

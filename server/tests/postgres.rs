@@ -4,28 +4,9 @@
 
 mod common;
 
-use common::{on_postgres, spawn_app, TestApp, TestUser};
-use serde_json::{json, Value};
+use common::{on_postgres, spawn_app, TestApp};
+use serde_json::json;
 use std::time::Duration;
-
-/// Creates a job whose webhook token the test knows; returns its id.
-async fn job_with_token(app: &TestApp, user: &TestUser, token: &str) -> String {
-    let photo = app.upload_testdata(user, "edge/hopper.jpg").await;
-    let me: Value = app.get(Some(user), "/api/me").await.json().await.unwrap();
-    let job_id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        "INSERT INTO jobs (id, user_id, photo_id, provider, status, progress, options, webhook_token_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'builtin', 'queued', 0, '{}', $4, 1, 1)",
-    )
-    .bind(&job_id)
-    .bind(me["id"].as_str().unwrap())
-    .bind(photo["id"].as_str().unwrap())
-    .bind(server::auth::sha256_hex(token))
-    .execute(&app.state().db.pool)
-    .await
-    .unwrap();
-    job_id
-}
 
 /// Posts a progress webhook, retrying while the server answers 503 (as providers retry).
 async fn post_progress(app: &TestApp, job_id: &str, token: &str, percent: u8) {
@@ -114,7 +95,7 @@ async fn killing_the_listening_connection_loses_no_update() {
     let b = a.spawn_peer().await;
     let user = a.register().await;
     let token = "listener-test-token";
-    let job_id = job_with_token(&a, &user, token).await;
+    let job_id = a.job_with_token(&user, token).await;
     let mut stream = a.connect_stream(&user, None).await;
     stream
         .next_frame(Duration::from_secs(5))
@@ -159,7 +140,7 @@ async fn two_instances_never_claim_the_same_overdue_job() {
     let user = a.register().await;
     let mut created = Vec::new();
     for n in 0..40 {
-        created.push(job_with_token(&a, &user, &format!("claim-token-{n}")).await);
+        created.push(a.job_with_token(&user, &format!("claim-token-{n}")).await);
     }
     // Every job is overdue for a status check.
     sqlx::query("UPDATE jobs SET next_check_at = 0")

@@ -5,25 +5,6 @@ mod common;
 use common::spawn_app;
 use serde_json::{json, Value};
 
-/// A job whose webhook token the test knows, created straight in the database.
-async fn job_with_token(app: &common::TestApp, user: &common::TestUser, token: &str) -> String {
-    let photo = app.upload_testdata(user, "edge/hopper.jpg").await;
-    let job_id = uuid::Uuid::new_v4().to_string();
-    let user_id: Value = app.get(Some(user), "/api/me").await.json().await.unwrap();
-    sqlx::query(
-        "INSERT INTO jobs (id, user_id, photo_id, provider, status, progress, options, webhook_token_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'builtin', 'queued', 0, '{}', $4, 1, 1)",
-    )
-    .bind(&job_id)
-    .bind(user_id["id"].as_str().unwrap())
-    .bind(photo["id"].as_str().unwrap())
-    .bind(server::auth::sha256_hex(token))
-    .execute(&app.state().db.pool)
-    .await
-    .unwrap();
-    job_id
-}
-
 async fn post_webhook(
     app: &common::TestApp,
     provider: &str,
@@ -44,7 +25,7 @@ async fn post_webhook(
 async fn webhook_with_wrong_token_changes_nothing() {
     let app = spawn_app().await;
     let user = app.register().await;
-    let job_id = job_with_token(&app, &user, "the-right-token").await;
+    let job_id = app.job_with_token(&user, "the-right-token").await;
     let running = json!({ "id": "x", "status": "IN_PROGRESS", "output": { "kind": "progress", "percent": 50, "stage": "denoise" } });
 
     let cases = [
@@ -108,7 +89,7 @@ async fn duplicate_and_late_webhooks_never_move_a_job_back() {
     let app = spawn_app().await;
     let user = app.register().await;
     let token = "token-for-order-test";
-    let job_id = job_with_token(&app, &user, token).await;
+    let job_id = app.job_with_token(&user, token).await;
     let progress = |p: u8| json!({ "status": "IN_PROGRESS", "output": { "kind": "progress", "percent": p, "stage": "denoise" } });
 
     for body in [progress(60), progress(30), progress(60)] {
@@ -167,7 +148,7 @@ async fn a_completed_job_whose_output_is_not_an_image_fails_with_a_reason() {
     let app = spawn_app().await;
     let user = app.register().await;
     let token = "token-for-bad-output";
-    let job_id = job_with_token(&app, &user, token).await;
+    let job_id = app.job_with_token(&user, token).await;
     // The server's own /healthz answers "ok": reachable, but not an image.
     let body = json!({ "status": "COMPLETED", "output": { "image_url": app.url("/healthz") } });
     assert_eq!(
@@ -193,7 +174,7 @@ async fn a_malformed_webhook_body_is_refused_without_changing_the_job() {
     let app = spawn_app().await;
     let user = app.register().await;
     let token = "token-for-garbage";
-    let job_id = job_with_token(&app, &user, token).await;
+    let job_id = app.job_with_token(&user, token).await;
     let response = app
         .http
         .post(app.url(&format!("/api/webhooks/builtin/{job_id}/{token}")))
@@ -248,7 +229,7 @@ async fn a_completed_job_whose_output_has_the_wrong_size_or_is_missing_fails() {
     ];
     for (n, (name, body, reason)) in cases.into_iter().enumerate() {
         let token = format!("token-output-{n}");
-        let job_id = job_with_token(&app, &user, &token).await;
+        let job_id = app.job_with_token(&user, &token).await;
         assert_eq!(
             post_webhook(&app, "builtin", &job_id, &token, body).await,
             200,

@@ -131,6 +131,27 @@ impl TestApp {
         start_instance(self.data_dir.clone(), self.database_url.clone(), &[]).await
     }
 
+    /// A queued job of a new photo of `user`'s, created straight in the database with a
+    /// webhook token the test knows; returns its id.
+    pub async fn job_with_token(&self, user: &TestUser, token: &str) -> String {
+        let photo = self.upload_testdata(user, "edge/hopper.jpg").await;
+        let me: serde_json::Value = self.get(Some(user), "/api/me").await.json().await.unwrap();
+        let job_id = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO jobs (id, user_id, photo_id, provider, status, progress, options, \
+             webhook_token_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'builtin', 'queued', 0, '{}', $4, 1, 1)",
+        )
+        .bind(&job_id)
+        .bind(me["id"].as_str().unwrap())
+        .bind(photo["id"].as_str().unwrap())
+        .bind(server::auth::sha256_hex(token))
+        .execute(&self.state().db.pool)
+        .await
+        .unwrap();
+        job_id
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
