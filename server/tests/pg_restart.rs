@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{on_postgres, spawn_app, TestApp};
-use serde_json::{json, Value};
+use common::{on_postgres, spawn_app};
+use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
 
@@ -42,25 +42,6 @@ impl Drop for Cluster {
     }
 }
 
-async fn post_progress(app: &TestApp, job_id: &str, token: &str, percent: u8) {
-    let body =
-        json!({ "status": "IN_PROGRESS", "output": { "kind": "progress", "percent": percent } });
-    for _ in 0..600 {
-        let response = app
-            .http
-            .post(app.url(&format!("/api/webhooks/builtin/{job_id}/{token}")))
-            .json(&body)
-            .send()
-            .await;
-        match response.map(|r| r.status().as_u16()) {
-            Ok(200) => return,
-            Ok(503) | Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            Ok(other) => panic!("webhook {percent} answered {other}"),
-        }
-    }
-    panic!("webhook {percent} never got through");
-}
-
 #[tokio::test]
 async fn a_postgres_restart_answers_503_then_recovers_without_losing_updates() {
     if !on_postgres() {
@@ -73,20 +54,8 @@ async fn a_postgres_restart_answers_503_then_recovers_without_losing_updates() {
     let a = spawn_app().await;
     let b = a.spawn_peer().await;
     let user = a.register().await;
-    let photo = a.upload_testdata(&user, "edge/hopper.jpg").await;
-    let me: Value = a.get(Some(&user), "/api/me").await.json().await.unwrap();
-    let (job_id, token) = (uuid::Uuid::new_v4().to_string(), "restart-test-token");
-    sqlx::query(
-        "INSERT INTO jobs (id, user_id, photo_id, provider, status, progress, options, webhook_token_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'builtin', 'queued', 0, '{}', $4, 1, 1)",
-    )
-    .bind(&job_id)
-    .bind(me["id"].as_str().unwrap())
-    .bind(photo["id"].as_str().unwrap())
-    .bind(server::auth::sha256_hex(token))
-    .execute(&a.state().db.pool)
-    .await
-    .unwrap();
+    let token = "restart-test-token";
+    let job_id = a.job_with_token(&user, token).await;
     let mut stream = a.connect_stream(&user, None).await;
     stream
         .next_frame(Duration::from_secs(5))
@@ -94,7 +63,8 @@ async fn a_postgres_restart_answers_503_then_recovers_without_losing_updates() {
         .expect("hello");
 
     for percent in 1..=10 {
-        post_progress(&b, &job_id, token, percent).await;
+        b.post_progress_until_accepted(&job_id, token, percent)
+            .await;
     }
     assert!(cluster.ctl("stop"), "could not stop PostgreSQL");
     let down = a.get(Some(&user), "/api/me").await;
@@ -122,7 +92,8 @@ async fn a_postgres_restart_answers_503_then_recovers_without_losing_updates() {
         cluster
     });
     for percent in 11..=20 {
-        post_progress(&b, &job_id, token, percent).await;
+        b.post_progress_until_accepted(&job_id, token, percent)
+            .await;
     }
     let _cluster = restart.await.unwrap();
     assert_eq!(

@@ -4,28 +4,8 @@
 
 mod common;
 
-use common::{on_postgres, spawn_app, TestApp};
-use serde_json::json;
+use common::{on_postgres, spawn_app};
 use std::time::Duration;
-
-/// Posts a progress webhook, retrying while the server answers 503 (as providers retry).
-async fn post_progress(app: &TestApp, job_id: &str, token: &str, percent: u8) {
-    let body = json!({ "status": "IN_PROGRESS", "output": { "kind": "progress", "percent": percent, "stage": "denoise" } });
-    for _ in 0..200 {
-        let response = app
-            .http
-            .post(app.url(&format!("/api/webhooks/builtin/{job_id}/{token}")))
-            .json(&body)
-            .send()
-            .await;
-        match response.map(|r| r.status().as_u16()) {
-            Ok(200) => return,
-            Ok(503) | Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            Ok(other) => panic!("webhook {percent} answered {other}"),
-        }
-    }
-    panic!("webhook {percent} never got through");
-}
 
 /// Reads frames until progress `last` arrives; returns the progress values in arrival order.
 async fn progress_until(stream: &mut common::Stream, last: u64) -> Vec<(i64, u64)> {
@@ -113,7 +93,8 @@ async fn killing_the_listening_connection_loses_no_update() {
             .unwrap();
             assert!(!killed.is_empty(), "no listening connection found to kill");
         }
-        post_progress(&b, &job_id, token, percent).await;
+        b.post_progress_until_accepted(&job_id, token, percent)
+            .await;
     }
 
     let seen = progress_until(&mut stream, 60).await;

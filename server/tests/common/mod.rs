@@ -152,6 +152,29 @@ impl TestApp {
         job_id
     }
 
+    /// Posts a progress webhook for a [`Self::job_with_token`] job, retrying while the server
+    /// answers 503 or cannot be reached (as providers retry); fails on any other answer.
+    pub async fn post_progress_until_accepted(&self, job_id: &str, token: &str, percent: u8) {
+        let body = serde_json::json!({
+            "status": "IN_PROGRESS",
+            "output": { "kind": "progress", "percent": percent, "stage": "denoise" },
+        });
+        for _ in 0..600 {
+            let response = self
+                .http
+                .post(self.url(&format!("/api/webhooks/builtin/{job_id}/{token}")))
+                .json(&body)
+                .send()
+                .await;
+            match response.map(|r| r.status().as_u16()) {
+                Ok(200) => return,
+                Ok(503) | Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Ok(other) => panic!("webhook {percent} answered {other}"),
+            }
+        }
+        panic!("webhook {percent} never got through");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
