@@ -11,7 +11,7 @@ use super::canvas::Canvas;
 use super::filters;
 
 /// Below this estimated σ (0–255 scale) the image is considered clean.
-const MIN_NOISE: f32 = 2.5;
+pub(crate) const MIN_NOISE: f32 = 2.5;
 /// Half-size of the window searched for similar patches.
 const SEARCH_RADIUS: usize = 4;
 /// Half-size of the compared patches.
@@ -24,10 +24,10 @@ pub(crate) fn reduce_noise(canvas: &mut Canvas) -> f32 {
     let sigma = estimate_noise(canvas);
     if sigma < MIN_NOISE {
         tracing::debug!(sigma, "image is clean; no denoising");
-        return sigma;
+    } else {
+        non_local_means(canvas, sigma);
+        tracing::debug!(sigma, "reduced noise");
     }
-    non_local_means(canvas, sigma);
-    tracing::debug!(sigma, "reduced noise");
     sigma
 }
 

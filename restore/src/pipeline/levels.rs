@@ -9,12 +9,14 @@ use rayon::prelude::*;
 use super::canvas::Canvas;
 
 /// Largest fraction of any channel's pixels that may be clipped at each end.
-pub(crate) const CLIP_FRACTION: f64 = 0.001;
+pub(crate) const CLIP_FRACTION: f64 = 0.003;
+/// Dimmed highlights are judged (and stretched) by the white point that clips this fraction.
+const DIMMED_CLIP_FRACTION: f64 = 0.001;
 /// The stretch never multiplies contrast by more than this (it would amplify grain).
 const MAX_GAIN: f32 = 3.0;
 /// Fading lifts the blacks: a photo whose darkest tones are at least this level (0–255) has
 /// its black point moved down to 0 along with its white point moved up.
-const MIN_LIFT: f32 = 6.0;
+const MIN_LIFT: f32 = 16.0;
 /// A photo with real blacks keeps them, and its whites are raised to 255 only when they are
 /// already close (at least this level): a print whose highlights have dimmed a little. A
 /// photo whose brightest tones are lower is a dark scene (a low-key portrait, a cat in
@@ -24,18 +26,26 @@ const MIN_DIMMED_WHITE: f32 = 236.0;
 const FULL_WHITE: f32 = 253.0;
 
 /// Stretches levels in place; returns the (black, white) points used, if any.
-pub(crate) fn auto_levels(canvas: &mut Canvas) -> Option<(f32, f32)> {
-    let histograms = histograms(canvas);
-    let total = canvas.px.len() as u64;
-    let black = (0..3).map(|c| low_point(&histograms[c], total)).min()?;
-    let white = (0..3).map(|c| high_point(&histograms[c], total)).max()?;
-    // Bin edges, not centres: pixels that rounded into the boundary bins are not clipped.
-    let (black, white) = (f32::from(black) - 0.5, f32::from(white) + 0.5);
+pub(crate) fn auto_levels(canvas: &mut Canvas, noisy: bool) -> Option<(f32, f32)> {
+    if canvas.px.is_empty() {
+        return None;
+    }
+    let fraction = if noisy { CLIP_FRACTION } else { 0.0 };
+    let channels: Vec<[f32; 3]> = (0..3)
+        .into_par_iter()
+        .map(|c| end_points(canvas.px.iter().map(|p| p[c]).collect(), fraction))
+        .collect();
+    let black = channels.iter().map(|e| e[0]).fold(f32::MAX, f32::min);
+    let white = channels.iter().map(|e| e[1]).fold(f32::MIN, f32::max);
+    let robust_white = channels.iter().map(|e| e[2]).fold(f32::MIN, f32::max);
 
     let (black, white) = if black >= MIN_LIFT {
-        (black, white)
-    } else if (MIN_DIMMED_WHITE..FULL_WHITE).contains(&white) {
-        (0.0, white)
+        // Fading lifts the blacks and dims the whites about as much: a faded photo whose
+        // brightest tones are darker still had no white to begin with (a cat in shade), so
+        // the stretch goes no further than the lift explains.
+        (black, white.max(255.0 - black))
+    } else if !noisy && (MIN_DIMMED_WHITE..FULL_WHITE).contains(&robust_white) {
+        (0.0, robust_white)
     } else {
         return None;
     };
@@ -51,57 +61,19 @@ pub(crate) fn auto_levels(canvas: &mut Canvas) -> Option<(f32, f32)> {
     Some((black, white))
 }
 
-/// 256-bin histograms of each channel.
-fn histograms(canvas: &Canvas) -> [[u64; 256]; 3] {
-    canvas
-        .px
-        .par_iter()
-        .fold(
-            || [[0u64; 256]; 3],
-            |mut h, p| {
-                for c in 0..3 {
-                    h[c][p[c].round().clamp(0.0, 255.0) as usize] += 1;
-                }
-                h
-            },
-        )
-        .reduce(
-            || [[0u64; 256]; 3],
-            |mut a, b| {
-                for c in 0..3 {
-                    for i in 0..256 {
-                        a[c][i] += b[c][i];
-                    }
-                }
-                a
-            },
-        )
-}
-
-/// The lowest level such that the pixels strictly below it are at most the clip fraction.
-fn low_point(histogram: &[u64; 256], total: u64) -> u8 {
-    let allowed = (total as f64 * CLIP_FRACTION) as u64;
-    let mut below = 0;
-    for (level, &count) in histogram.iter().enumerate() {
-        if below + count > allowed {
-            return level as u8;
-        }
-        below += count;
-    }
-    255
-}
-
-/// The highest level such that the pixels strictly above it are at most the clip fraction.
-fn high_point(histogram: &[u64; 256], total: u64) -> u8 {
-    let allowed = (total as f64 * CLIP_FRACTION) as u64;
-    let mut above = 0;
-    for (level, &count) in histogram.iter().enumerate().rev() {
-        if above + count > allowed {
-            return level as u8;
-        }
-        above += count;
-    }
-    0
+/// A channel's black and white points: the values with at most [`CLIP_FRACTION`] of the
+/// channel strictly below and strictly above them respectively (so only that many pixels
+/// are pushed past 0 or 255).
+fn end_points(mut values: Vec<f32>, fraction: f64) -> [f32; 3] {
+    let last = values.len() - 1;
+    let allowed = ((values.len() as f64 * fraction) as usize).min(last);
+    let clip = ((values.len() as f64 * DIMMED_CLIP_FRACTION) as usize).min(last);
+    let black = *values.select_nth_unstable_by(allowed, f32::total_cmp).1;
+    let white = *values
+        .select_nth_unstable_by(last - allowed, f32::total_cmp)
+        .1;
+    let robust_white = *values.select_nth_unstable_by(last - clip, f32::total_cmp).1;
+    [black, white, robust_white]
 }
 
 /// Widens a very narrow range around its centre so the gain stays at most [`MAX_GAIN`].
@@ -134,7 +106,7 @@ mod tests {
             height: 100,
             px: px.clone(),
         };
-        auto_levels(&mut canvas).expect("a faded image is stretched");
+        auto_levels(&mut canvas, true).expect("a faded image is stretched");
 
         let limit = (px.len() as f64 * CLIP_FRACTION) as usize;
         for c in 0..3 {
@@ -162,7 +134,7 @@ mod tests {
             height: 16,
             px,
         };
-        auto_levels(&mut canvas);
+        auto_levels(&mut canvas, false);
         let (lo, hi) = canvas.px.iter().fold((255.0f32, 0.0f32), |(lo, hi), p| {
             (lo.min(p[0]), hi.max(p[0]))
         });

@@ -116,6 +116,9 @@ pub fn restore(
     let (mut canvas, alpha) = Canvas::from_image(image);
     let mut done = 0;
     let mut upscale = false;
+    // Measured before noise reduction: on a noisy scan the extreme pixels are noise, not
+    // the photo's black and white, so levels may clip a little.
+    let noisy = options.fix_colours && denoise::estimate_noise(&canvas) >= denoise::MIN_NOISE;
 
     for &stage in &stages {
         progress(stage, (done * 100 / total) as u8);
@@ -124,7 +127,7 @@ pub fn restore(
         match stage {
             Stage::CleanScratches => drop(scratches::clean_scratches(&mut canvas)),
             Stage::ReduceNoise => drop(denoise::reduce_noise(&mut canvas)),
-            Stage::FixColours => fix_colours(&mut canvas),
+            Stage::FixColours => fix_colours(&mut canvas, noisy),
             Stage::Sharpen => sharpen::sharpen(&mut canvas),
             Stage::Upscale => upscale = true,
         }
@@ -142,7 +145,7 @@ pub fn restore(
 }
 
 /// Colour cast first (on the original range), then levels on the balanced image.
-fn fix_colours(canvas: &mut Canvas) {
+fn fix_colours(canvas: &mut Canvas, noisy: bool) {
     colour::correct_cast(canvas);
-    levels::auto_levels(canvas);
+    levels::auto_levels(canvas, noisy);
 }
