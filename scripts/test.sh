@@ -116,13 +116,15 @@ run_step "type-check the Playwright tests" npm --prefix end2end run --silent typ
 # never ships. The native pass covers the server side, the WASM pass the hydrating front end
 # (and app's `hydrate` code through it); target/front is the folder cargo-leptos builds into.
 run_step "clippy (native)" \
-    cargo clippy -p app -p restore -p worker -p server -p quality --all-targets -- -D warnings
+    cargo clippy -p app -p restore -p worker -p server -p quality -p loadgen --all-targets \
+    -- -D warnings
 run_step "clippy (wasm32)" \
     cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown \
     --target-dir target/front -- -D warnings
 
 run_step "Rust tests on SQLite" \
-    env REKINDLE_TEST_DB=sqlite cargo test -p app -p restore -p worker -p server -p quality
+    env REKINDLE_TEST_DB=sqlite cargo test -p app -p restore -p worker -p server -p quality \
+    -p loadgen
 # Each test makes its own database; drop what earlier runs left behind.
 drop_old_test_databases() {
     psql -w "$REKINDLE_TEST_PG_URL" -Atc \
@@ -139,3 +141,7 @@ run_step "Rust tests on PostgreSQL" \
 # tests then run against it.
 run_step "release build" bash scripts/build-release.sh
 run_step "browser tests (cargo leptos end-to-end)" browser_tests
+# The benchmark tool in its tiny configuration, so it keeps working (its figures mean nothing
+# at this size; BENCHMARKS.md has the full run). It drives the release server built above.
+run_step "load generator (tiny configuration)" bash -c \
+    'cargo build --release -p loadgen && target/release/loadgen --tiny --server-bin target/release/server'

@@ -105,6 +105,9 @@ pub struct Config {
     pub public_url: Option<String>,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// Largest database pool (`REKINDLE_DB_MAX_CONNECTIONS`); `None`: 8 for SQLite, 16 for
+    /// PostgreSQL.
+    pub db_max_connections: Option<u32>,
     pub secret_key: Secret,
     pub max_upload_bytes: u64,
     pub max_pixels: u64,
@@ -183,6 +186,16 @@ impl Config {
             public_url,
             data_dir,
             database_url,
+            db_max_connections: match get("REKINDLE_DB_MAX_CONNECTIONS") {
+                Some(value) => {
+                    Some(
+                        value.parse().ok().filter(|n| *n >= 2).context(
+                            "REKINDLE_DB_MAX_CONNECTIONS must be a number of at least 2",
+                        )?,
+                    )
+                }
+                None => None,
+            },
             secret_key,
             max_upload_bytes: parse_or(&get, "REKINDLE_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)?,
             max_pixels: parse_or(&get, "REKINDLE_MAX_PIXELS", 100_000_000)?,

@@ -26,8 +26,14 @@ pub struct Db {
 pub type Tx = Transaction<'static, Any>;
 
 impl Db {
-    /// Connects to `url` (`sqlite://…` or `postgres://…`) with a bounded pool.
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) with the default pool size.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Db::connect_with(url, None).await
+    }
+
+    /// Connects with at most `max_connections` (default: 8 for SQLite, 16 for PostgreSQL).
+    /// Several instances sharing one PostgreSQL must stay under its `max_connections` together.
+    pub async fn connect_with(url: &str, max_connections: Option<u32>) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
         let kind = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             DbKind::Postgres
@@ -41,7 +47,10 @@ impl Db {
         }
 
         let options = AnyPoolOptions::new()
-            .max_connections(if kind == DbKind::Sqlite { 8 } else { 16 })
+            .max_connections(max_connections.unwrap_or(match kind {
+                DbKind::Sqlite => 8,
+                DbKind::Postgres => 16,
+            }))
             .acquire_timeout(Duration::from_secs(5))
             .idle_timeout(Duration::from_secs(300));
         let options = match kind {

@@ -131,7 +131,7 @@ async fn build_state(
     leptos: LeptosOptions,
     clock: Clock,
 ) -> anyhow::Result<(AppState, Option<axum::Router>)> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with(&config.database_url, config.db_max_connections).await?;
     db.migrate().await?;
     let storage = Storage::open(&config.storage, &config.data_dir)?;
     let realtime = Realtime::start(db.clone(), db.kind == DbKind::Postgres);

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(realtime::ws::router())
         .merge(realtime::sse::router())
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/version", get(get_version))
         .route("/readyz", get(get_readiness))
         .route("/metrics", get(get_metrics))
         .nest_service("/pkg", static_bundle(&state.leptos))
@@ -135,4 +136,12 @@ async fn api_not_found() -> impl IntoResponse {
         message: "There is no such API route.".into(),
     };
     (StatusCode::NOT_FOUND, axum::Json(body))
+}
+
+/// `GET /api/version`: which Rekindle answers; public, and the cheapest JSON the server makes.
+async fn get_version() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({
+        "name": "rekindle",
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
 }

@@ -43,23 +43,30 @@ async fn receive_webhook(
 ) -> Result<StatusCode> {
     let job_id = Uuid::parse_str(&job_id).map_err(|_| ApiError::Unauthenticated)?;
     let job = authenticate(&state, &provider, job_id, &token).await?;
-    count_webhook(&state, job_id).await?;
 
     let now = state.clock.now_ms();
+    // A request with the job's token counts as received even when it is refused below; an
+    // accepted one is counted in the transaction that applies it.
     let webhook = match state.provider.read_webhook(&headers, &body, now) {
         Ok(webhook) => webhook,
-        Err(WebhookError::Forged(reason)) => return Err(refuse(job_id, &provider, reason)),
+        Err(WebhookError::Forged(reason)) => {
+            count_refused(&state, job_id).await?;
+            return Err(refuse(job_id, &provider, reason));
+        }
         Err(WebhookError::Unreadable(reason)) => {
-            return Err(ApiError::bad_request("invalid_webhook", reason))
+            count_refused(&state, job_id).await?;
+            return Err(ApiError::bad_request("invalid_webhook", reason));
         }
     };
     if let (Some(stated), Some(ours)) = (&webhook.provider_job_id, &job.provider_job_id) {
         if stated != ours {
+            count_refused(&state, job_id).await?;
             return Err(refuse(job_id, &provider, "the body names another job"));
         }
     }
     if let Some(delivery_id) = &webhook.delivery_id {
         if !record_delivery(&state, delivery_id, job_id, now).await? {
+            count_refused(&state, job_id).await?;
             crate::metrics::webhook(state.provider.name, "duplicate");
             tracing::warn!(job.id = %job_id, provider, "webhook refused: replayed webhook-id");
             return Err(ApiError::Unauthenticated);
@@ -67,8 +74,7 @@ async fn receive_webhook(
     }
 
     tracing::debug!(job.id = %job_id, update = ?webhook.update, "webhook accepted");
-    postpone_check(&state, job_id, now).await?;
-    if let Err(err) = service::apply(&state, job_id, webhook.update).await {
+    if let Err(err) = service::apply_report(&state, job_id, webhook.update).await {
         // Let the provider's retry of this very message through.
         if let Some(delivery_id) = &webhook.delivery_id {
             forget_delivery(&state, delivery_id).await;
@@ -101,6 +107,16 @@ async fn authenticate(
     Ok(job)
 }
 
+/// Counts a webhook that carried the job's token but was refused.
+async fn count_refused(state: &AppState, job_id: Uuid) -> Result<()> {
+    sqlx::query("UPDATE jobs SET webhooks_received = webhooks_received + 1 WHERE id = $1")
+        .bind(job_id.to_string())
+        .execute(&state.db.pool)
+        .await?;
+
+    Ok(())
+}
+
 /// Logs a refused webhook (never its token, signature or body) and answers 401.
 fn refuse(job_id: Uuid, provider: &str, reason: &str) -> ApiError {
     tracing::warn!(job.id = %job_id, provider, reason, "webhook refused");
@@ -119,26 +135,6 @@ fn refuse(job_id: Uuid, provider: &str, reason: &str) -> ApiError {
         .unwrap_or("unknown");
     crate::metrics::webhook(label, "rejected");
     ApiError::Unauthenticated
-}
-
-async fn count_webhook(state: &AppState, job_id: Uuid) -> Result<()> {
-    sqlx::query("UPDATE jobs SET webhooks_received = webhooks_received + 1 WHERE id = $1")
-        .bind(job_id.to_string())
-        .execute(&state.db.pool)
-        .await?;
-
-    Ok(())
-}
-
-/// The provider is talking: the reconciler need not ask for a while.
-async fn postpone_check(state: &AppState, job_id: Uuid, now: i64) -> Result<()> {
-    sqlx::query("UPDATE jobs SET next_check_at = $1 WHERE id = $2")
-        .bind(now + state.config.job_check_after.as_millis() as i64)
-        .bind(job_id.to_string())
-        .execute(&state.db.pool)
-        .await?;
-
-    Ok(())
 }
 
 /// Records a delivery id; false if it was already there (a replay or a duplicate).

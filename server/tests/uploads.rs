@@ -83,6 +83,21 @@ async fn a_file_over_the_size_limit_is_cut_off_with_413() {
 }
 
 #[tokio::test]
+async fn a_body_far_over_the_size_limit_is_refused_with_413_too() {
+    // Its declared length alone is over the limit: refused before the first field is read.
+    let app = spawn_app_with(&[("REKINDLE_MAX_UPLOAD_BYTES", "100000")]).await;
+    let user = app.register().await;
+    let response = app.upload(&user, "huge.png", vec![0x89u8; 5_000_000]).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["code"],
+        "file_too_large"
+    );
+    assert_eq!(storage_used(&app, &user).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_refused_upload_leaves_no_bytes_behind() {
     let app = spawn_app().await;
     let user = app.register().await;

@@ -5,7 +5,7 @@
 //! token stops working at once even before it expires.
 
 pub mod limits;
-mod password;
+pub mod password;
 pub mod routes;
 mod token;
 

@@ -22,41 +22,83 @@ pub struct EventRow {
     pub payload: String,
 }
 
-/// Records that `job` changed; returns the user's new sequence number.
+/// An event just recorded, for the hub to deliver once its transaction has committed.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub user_id: Uuid,
+    pub seq: i64,
+    /// The job after the change as `JobView` JSON.
+    pub payload: String,
+    pub created_at: i64,
+}
+
+/// Longest event payload sent along with the PostgreSQL notice (NOTIFY allows 8000 bytes);
+/// a longer one is read from the table by the instances that receive the notice.
+pub const NOTICE_PAYLOAD_LIMIT: usize = 7000;
+
+/// Records that `job` changed: the user's next sequence number, the event, and (PostgreSQL) a
+/// notice to every instance carrying `user:seq:created_at:payload`.
 pub async fn record(
     db: &Db,
     conn: &mut sqlx::AnyConnection,
     job: &JobRow,
     now_ms: i64,
-) -> Result<i64, sqlx::Error> {
-    let seq: i64 =
-        sqlx::query("UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
+) -> Result<Recorded, sqlx::Error> {
+    let payload = serde_json::to_string(&job.to_view()).expect("a JobView always serialises");
+    let seq = match db.kind {
+        // One round trip: the next number, the event and the notice to other instances.
+        DbKind::Postgres => sqlx::query(
+            "WITH next AS (UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 \
+                           RETURNING event_seq), \
+                  added AS (INSERT INTO job_events (user_id, seq, job_id, payload, created_at) \
+                            SELECT $1, event_seq, $2, $3, $4 FROM next RETURNING seq) \
+             SELECT added.seq FROM added \
+             CROSS JOIN LATERAL (SELECT pg_notify($5, CASE WHEN length($3) <= $6 \
+                 THEN $1 || ':' || added.seq || ':' || $4 || ':' || $3 \
+                 ELSE $1 || ':' || added.seq END)) AS notice",
+        )
+        .bind(job.user_id.to_string())
+        .bind(job.id.to_string())
+        .bind(&payload)
+        .bind(now_ms)
+        .bind(CHANNEL)
+        .bind(NOTICE_PAYLOAD_LIMIT as i64)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("seq")?,
+        DbKind::Sqlite => {
+            let seq: i64 = sqlx::query(
+                "UPDATE users SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+            )
             .bind(job.user_id.to_string())
             .fetch_one(&mut *conn)
             .await?
             .try_get("event_seq")?;
-    let payload = serde_json::to_string(&job.to_view()).expect("a JobView always serialises");
-    sqlx::query("INSERT INTO job_events (user_id, seq, job_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(job.user_id.to_string())
-        .bind(seq)
-        .bind(job.id.to_string())
-        .bind(payload)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
+            sqlx::query(
+                "INSERT INTO job_events (user_id, seq, job_id, payload, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(job.user_id.to_string())
+            .bind(seq)
+            .bind(job.id.to_string())
+            .bind(&payload)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+            seq
+        }
+    };
     crate::metrics::METRICS
         .job_transitions
         .with_label_values(&[&job.provider, job.status.as_str()])
         .inc();
-    if db.kind == DbKind::Postgres {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(format!("{}:{seq}", job.user_id))
-            .execute(&mut *conn)
-            .await?;
-    }
 
-    Ok(seq)
+    Ok(Recorded {
+        user_id: job.user_id,
+        seq,
+        payload,
+        created_at: now_ms,
+    })
 }
 
 /// A user's events after `after`, oldest first, at most `limit`.

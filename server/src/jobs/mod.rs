@@ -125,6 +125,25 @@ pub async fn find_for_update(
     row.as_ref().map(JobRow::from_row).transpose()
 }
 
+/// Counts a report the provider pushed and postpones the job's next status check; returns the
+/// job, now locked for this transaction (the update takes the row lock).
+pub async fn note_report_for_update(
+    conn: &mut sqlx::AnyConnection,
+    id: Uuid,
+    next_check_at: i64,
+) -> Result<Option<JobRow>, sqlx::Error> {
+    let sql = format!(
+        "UPDATE jobs SET webhooks_received = webhooks_received + 1, next_check_at = $1 \
+         WHERE id = $2 RETURNING {JOB_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(next_check_at)
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(JobRow::from_row).transpose()
+}
+
 /// The newest job of each of a user's photos.
 pub async fn latest_by_photo(
     db: &Db,

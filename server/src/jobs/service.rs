@@ -70,9 +70,9 @@ pub async fn create_restore_job(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    let seq = events::record(&state.db, &mut tx, &job, now).await?;
+    let event = events::record(&state.db, &mut tx, &job, now).await?;
     tx.commit().await?;
-    state.realtime.committed(job.user_id, seq);
+    state.realtime.committed(&event);
     tracing::info!(job.id = %job.id, photo.id = %photo_id, provider = job.provider, "job queued");
 
     let submission = Submission {
@@ -129,16 +129,46 @@ async fn submit(state: AppState, submission: Submission) {
     }
 }
 
-/// Applies a provider's report to a job. Returns the job afterwards.
+/// Applies what a status check found out about a job. Returns the job afterwards.
 pub async fn apply(state: &AppState, job_id: Uuid, update: ProviderUpdate) -> Result<JobRow> {
+    transact(state, job_id, update, false).await
+}
+
+/// Applies a report the provider pushed (a webhook, an SNS message, a ComfyUI event). It is
+/// counted, and the job's next status check postponed, in the same transaction that applies
+/// it: a webhook costs one commit.
+pub async fn apply_report(
+    state: &AppState,
+    job_id: Uuid,
+    update: ProviderUpdate,
+) -> Result<JobRow> {
+    transact(state, job_id, update, true).await
+}
+
+async fn transact(
+    state: &AppState,
+    job_id: Uuid,
+    update: ProviderUpdate,
+    pushed: bool,
+) -> Result<JobRow> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin_write().await?;
-    let mut job = super::find_for_update(&state.db, &mut tx, job_id)
-        .await?
-        .ok_or(ApiError::NotFound("There is no such job."))?;
+    let job = if pushed {
+        let next_check = now + state.config.job_check_after.as_millis() as i64;
+        super::note_report_for_update(&mut tx, job_id, next_check).await?
+    } else {
+        super::find_for_update(&state.db, &mut tx, job_id).await?
+    };
+    let mut job = job.ok_or(ApiError::NotFound("There is no such job."))?;
     let decision = decide(&job.snapshot(), &update);
     match &decision {
-        Decision::Ignore => return Ok(job),
+        Decision::Ignore => {
+            // Nothing changed, but a pushed report still counts.
+            if pushed {
+                tx.commit().await?;
+            }
+            return Ok(job);
+        }
         Decision::Progress { percent, stage } => {
             job.status = JobStatus::Running;
             job.progress = *percent;
@@ -158,9 +188,9 @@ pub async fn apply(state: &AppState, job_id: Uuid, update: ProviderUpdate) -> Re
     }
     job.updated_at = now;
     super::save(&mut tx, &job).await?;
-    let seq = events::record(&state.db, &mut tx, &job, now).await?;
+    let event = events::record(&state.db, &mut tx, &job, now).await?;
     tx.commit().await?;
-    state.realtime.committed(job.user_id, seq);
+    state.realtime.committed(&event);
     tracing::info!(job.id = %job.id, status = job.status.as_str(), progress = job.progress, "job changed");
 
     if matches!(decision, Decision::FetchResult { .. }) {
@@ -261,9 +291,9 @@ async fn complete(state: &AppState, job_id: Uuid, result_photo_id: Uuid) -> Resu
     job.result_photo_id = Some(result_photo_id);
     job.updated_at = now;
     super::save(&mut tx, &job).await?;
-    let seq = events::record(&state.db, &mut tx, &job, now).await?;
+    let event = events::record(&state.db, &mut tx, &job, now).await?;
     tx.commit().await?;
-    state.realtime.committed(job.user_id, seq);
+    state.realtime.committed(&event);
     tracing::info!(job.id = %job.id, result.id = %result_photo_id, "job completed");
 
     Ok(true)
@@ -283,9 +313,9 @@ async fn finish_failed_result(state: &AppState, job_id: Uuid, reason: String) ->
     job.stage = None;
     job.updated_at = now;
     super::save(&mut tx, &job).await?;
-    let seq = events::record(&state.db, &mut tx, &job, now).await?;
+    let event = events::record(&state.db, &mut tx, &job, now).await?;
     tx.commit().await?;
-    state.realtime.committed(job.user_id, seq);
+    state.realtime.committed(&event);
 
     Ok(())
 }
@@ -402,8 +432,7 @@ async fn apply_pushed(
         );
         return Ok(());
     };
-    note_report(state, job_id).await?;
-    apply(state, job_id, update).await?;
+    apply_report(state, job_id, update).await?;
 
     Ok(())
 }

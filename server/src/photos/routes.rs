@@ -76,7 +76,22 @@ async fn receive_upload(
             "Send the photo as a multipart form field named \"photo\".",
         )
     };
-    while let Some(mut field) = multipart.next_field().await.map_err(|_| bad_form())? {
+    let too_large = || ApiError::PayloadTooLarge {
+        code: "file_too_large",
+        message: format!(
+            "This file is larger than the {} MB limit.",
+            limit / (1024 * 1024)
+        ),
+    };
+    // A body whose declared length is over the limit is cut off before the first field.
+    let form_error = |err: axum::extract::multipart::MultipartError| {
+        if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            bad_form()
+        }
+    };
+    while let Some(mut field) = multipart.next_field().await.map_err(form_error)? {
         if field.name() != Some("photo") {
             continue;
         }
@@ -88,16 +103,10 @@ async fn receive_upload(
 
         let (temp, mut file) = TempFile::create(temp_dir).await?;
         let mut size = 0u64;
-        while let Some(chunk) = field.chunk().await.map_err(|_| bad_form())? {
+        while let Some(chunk) = field.chunk().await.map_err(form_error)? {
             size += chunk.len() as u64;
             if size > limit {
-                return Err(ApiError::PayloadTooLarge {
-                    code: "file_too_large",
-                    message: format!(
-                        "This file is larger than the {} MB limit.",
-                        limit / (1024 * 1024)
-                    ),
-                });
+                return Err(too_large());
             }
             file.write_all(&chunk)
                 .await
@@ -148,6 +157,10 @@ async fn delete_photo(
 #[derive(Deserialize)]
 struct AccessQuery {
     variant: Option<PhotoVariant>,
+    /// `true`: answer with a redirect to the signed URL instead of JSON, so an `<img src>` or
+    /// a download link can point here directly (the UI's images work without JavaScript).
+    #[serde(default)]
+    redirect: bool,
 }
 
 async fn get_photo_access(
@@ -155,11 +168,22 @@ async fn get_photo_access(
     user: CurrentUser,
     Path(id): Path<Uuid>,
     Query(query): Query<AccessQuery>,
-) -> Result<Json<PhotoAccess>> {
+) -> Result<Response> {
     let variant = query.variant.unwrap_or(PhotoVariant::Full);
-    Ok(Json(
-        gatekeeper::issue_access(&state, &user, id, variant).await?,
-    ))
+    let access: PhotoAccess = gatekeeper::issue_access(&state, &user, id, variant).await?;
+    if query.redirect {
+        return Ok((
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, access.url),
+                // Each visit gets a fresh URL from the gatekeeper.
+                (header::CACHE_CONTROL, "private, no-store".to_string()),
+            ],
+        )
+            .into_response());
+    }
+
+    Ok(Json(access).into_response())
 }
 
 /// Serves bytes to whoever holds a valid signed URL; the gatekeeper checked them when it

@@ -68,11 +68,37 @@ impl Realtime {
         hub
     }
 
-    /// Called after a transaction that recorded event `seq` for `user` has committed.
-    pub fn committed(&self, user: Uuid, seq: i64) {
-        if !self.inner.listening {
-            self.notice(user, seq);
+    /// Called after the transaction that recorded `event` has committed: the event goes
+    /// straight to this instance's sockets, without reading it back. (With PostgreSQL the
+    /// other instances get it from the notice; this one skips its own notice, already sent.)
+    pub fn committed(&self, event: &events::Recorded) {
+        self.deliver(event.user_id, event.seq, &event.payload, event.created_at);
+    }
+
+    /// Broadcasts event `seq` of `user` whose payload is known. If events before it have not
+    /// been sent yet (another commit's delivery is still on its way), they are read from the
+    /// database first, in order.
+    pub fn deliver(&self, user: Uuid, seq: i64, payload: &str, created_at: i64) {
+        let mut users = self.lock();
+        let Some(channel) = users.get_mut(&user) else {
+            return;
+        };
+        if seq <= channel.last_seq {
+            return;
         }
+        if seq > channel.last_seq + 1 {
+            drop(users);
+            self.notice(user, seq);
+            return;
+        }
+        channel.last_seq = seq;
+        let frame = Frame {
+            seq,
+            json: Utf8Bytes::from(job_frame(seq, payload)),
+        };
+        let _ = channel.sender.send(Arc::new(frame));
+        drop(users);
+        self.observe_delay(created_at);
     }
 
     /// Queues "user reached seq" for broadcasting (from the listener or a local commit).
@@ -210,6 +236,13 @@ impl Realtime {
 
     /// Records how long each event took from being recorded to being broadcast here.
     fn observe_delivery(&self, events: &[events::EventRow]) {
+        for event in events {
+            self.observe_delay(event.created_at);
+        }
+    }
+
+    /// Records how long after its commit an event reached the sockets.
+    fn observe_delay(&self, created_at: i64) {
         let path = if self.inner.listening {
             "listen"
         } else {
@@ -218,12 +251,10 @@ impl Realtime {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        let histogram = crate::metrics::METRICS
+        crate::metrics::METRICS
             .notification_seconds
-            .with_label_values(&[path]);
-        for event in events {
-            histogram.observe((now_ms - event.created_at).max(0) as f64 / 1000.0);
-        }
+            .with_label_values(&[path])
+            .observe((now_ms - created_at).max(0) as f64 / 1000.0);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, UserChannel>> {

@@ -78,9 +78,11 @@ async fn produce(
     after: Option<i64>,
     out: &mpsc::Sender<Outgoing>,
 ) -> Result<Ended, Stop> {
-    let mut frames = state.realtime.subscribe(user).await?;
+    // The database futures are large and run once or rarely: boxed, they do not stay
+    // allocated in every idle stream's task (memory per idle socket is measured; BENCHMARKS.md).
+    let mut frames = Box::pin(state.realtime.subscribe(user)).await?;
     let mut shutdown = state.realtime.shutdown_signal();
-    let (newest, oldest) = events::bounds(&state.db, user).await?;
+    let (newest, oldest) = Box::pin(events::bounds(&state.db, user)).await?;
     send_frame(out, &StreamFrame::Hello { seq: newest }, None).await?;
 
     let mut last = newest;
@@ -89,7 +91,7 @@ async fn produce(
         let kept = after <= newest && oldest.is_none_or(|oldest| after + 1 >= oldest);
         if kept {
             last = after;
-            catch_up(state, out, user, &mut last, newest).await?;
+            Box::pin(catch_up(state, out, user, &mut last, newest)).await?;
         } else {
             send_frame(out, &StreamFrame::Reset { seq: newest }, Some(newest)).await?;
         }
@@ -104,13 +106,15 @@ async fn produce(
                 Ok(frame) => {
                     // A gap means a notice was missed: fill it from the database first.
                     if frame.seq > last + 1 {
-                        catch_up(state, out, user, &mut last, frame.seq - 1).await?;
+                        Box::pin(catch_up(state, out, user, &mut last, frame.seq - 1)).await?;
                     }
                     send(out, Outgoing { seq: Some(frame.seq), json: frame.json.clone() }).await?;
                     last = frame.seq;
                 }
                 // Fell behind the hub: read what was missed from the database instead.
-                Err(RecvError::Lagged(_)) => catch_up(state, out, user, &mut last, i64::MAX).await?,
+                Err(RecvError::Lagged(_)) => {
+                    Box::pin(catch_up(state, out, user, &mut last, i64::MAX)).await?
+                }
                 Err(RecvError::Closed) => return Ok(Ended::ShuttingDown),
             },
             _ = heartbeat.tick() => send_frame(out, &StreamFrame::Heartbeat { seq: last }, None).await?,

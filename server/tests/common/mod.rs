@@ -84,6 +84,14 @@ async fn start_instance(data_dir: PathBuf, database_url: String, vars: &[(&str, 
     let server = server::start(config, listener, server::leptos_options(), clock.clone())
         .await
         .expect("server starts");
+    // On PostgreSQL the live-update listener connects in the background; tests start once it
+    // is listening, as a load balancer would wait for /readyz.
+    for _ in 0..200 {
+        if server.state.realtime.listener_up() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
     let base = format!("http://{}", server.addr);
 
     TestApp {

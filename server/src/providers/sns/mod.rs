@@ -195,7 +195,7 @@ async fn receive_job_report(state: &AppState, message: &SnsMessage) -> Result<St
         return Ok(StatusCode::OK);
     }
     tracing::debug!(job.id = %job_id, ?update, "SNS report received");
-    if let Err(err) = apply_report(state, job_id, update, now).await {
+    if let Err(err) = service::apply_report(state, job_id, update).await {
         // Let SNS's retry of this message be applied.
         if let Err(release) = receipts::release(&state.db, &message.message_id).await {
             tracing::warn!(job.id = %job_id, error = %release, "could not release an SNS message");
@@ -204,23 +204,4 @@ async fn receive_job_report(state: &AppState, message: &SnsMessage) -> Result<St
     }
 
     Ok(StatusCode::OK)
-}
-
-async fn apply_report(
-    state: &AppState,
-    job_id: uuid::Uuid,
-    update: crate::jobs::state::ProviderUpdate,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE jobs SET webhooks_received = webhooks_received + 1, next_check_at = $1 \
-         WHERE id = $2",
-    )
-    .bind(now + state.config.job_check_after.as_millis() as i64)
-    .bind(job_id.to_string())
-    .execute(&state.db.pool)
-    .await?;
-    service::apply(state, job_id, update).await?;
-
-    Ok(())
 }
