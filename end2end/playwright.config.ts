@@ -47,5 +47,24 @@ export default defineConfig({
     },
   },
 
-  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  // Every main page is checked at a desktop and a phone size. The phone runs the specs about
+  // what people see and touch; the rest (sessions, the live stream offline) does not depend on
+  // the screen and runs once, on the desktop.
+  projects: [
+    {
+      name: 'desktop',
+      use: { browserName: 'chromium', viewport: { width: 1440, height: 900 } },
+    },
+    {
+      name: 'phone',
+      testMatch: ['journey.spec.ts', 'compare.spec.ts', 'accessibility.spec.ts'],
+      use: {
+        browserName: 'chromium',
+        viewport: { width: 390, height: 844 },
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+      },
+    },
+  ],
 });

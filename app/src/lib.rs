@@ -3,6 +3,9 @@
 //! Compiled twice: with `ssr` inside the server, which renders each page to HTML, and with
 //! `hydrate` to WASM, which takes over that HTML in the browser.
 
+// The page views are deeply nested types; the optimised WASM build needs more room for them.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;
@@ -14,7 +17,7 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,13 +52,15 @@ pub fn App() -> impl IntoView {
         <Router>
             <components::header::Header />
             <main id="main">
+                // Async: the server sends each page complete, data and all, so reading pages
+                // work before the WASM arrives, or without JavaScript at all.
                 <Routes fallback=pages::not_found::NotFoundPage>
-                    <Route path=path!("") view=pages::home::HomePage />
-                    <Route path=path!("/login") view=pages::auth::LoginPage />
-                    <Route path=path!("/register") view=pages::auth::RegisterPage />
-                    <Route path=path!("/photos") view=pages::gallery::GalleryPage />
-                    <Route path=path!("/photos/:id") view=pages::photo::PhotoPage />
-                    <Route path=path!("/account") view=pages::account::AccountPage />
+                    <Route path=path!("") view=pages::home::HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=pages::auth::LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/register") view=pages::auth::RegisterPage ssr=SsrMode::Async />
+                    <Route path=path!("/photos") view=pages::gallery::GalleryPage ssr=SsrMode::Async />
+                    <Route path=path!("/photos/:id") view=pages::photo::PhotoPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>

@@ -42,6 +42,26 @@ impl Tier {
         }
     }
 
+    /// Storage included, in GB; `None` for Free, whose quota the operator sets.
+    pub fn storage_gb(self) -> Option<u64> {
+        match self {
+            Tier::Free => None,
+            Tier::Remember => Some(50),
+            Tier::Cherish => Some(100),
+            Tier::Forever => Some(200),
+        }
+    }
+
+    /// Who the tier is for, in a few words.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Tier::Free => "Try Rekindle on a few photos",
+            Tier::Remember => "A family album, kept safe",
+            Tier::Cherish => "Several albums and their restorations",
+            Tier::Forever => "A whole archive of scans",
+        }
+    }
+
     /// Monthly price in US dollars.
     pub fn monthly_price_usd(self) -> u32 {
         match self {
@@ -269,4 +289,21 @@ pub enum StreamFrame {
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_paid_tier_has_its_price_and_storage() {
+        let offers: Vec<(u32, Option<u64>)> = Tier::ALL
+            .iter()
+            .map(|t| (t.monthly_price_usd(), t.storage_gb()))
+            .collect();
+        assert_eq!(
+            offers,
+            vec![(0, None), (7, Some(50)), (12, Some(100)), (20, Some(200))]
+        );
+    }
 }

@@ -4,14 +4,11 @@ import {
   logIn,
   openPage,
   registerNewUser,
-  screenshot,
   test,
 } from './support';
 
 test('a new account lands on its empty photos page, signed in', async ({ page }) => {
   await openPage(page, '/register');
-  await screenshot(page, 'register');
-
   const email = await registerNewUser(page);
   await expect(page).toHaveURL(/\/photos$/);
   await expect(page.getByTestId('user-email')).toHaveText(email);
@@ -24,7 +21,6 @@ test('after logging out, the photos page asks to log in', async ({ page }) => {
   await page.getByTestId('logout-button').click();
   await page.waitForURL('**/login');
   await expect(page.getByTestId('user-email')).toHaveCount(0);
-  await screenshot(page, 'login');
 
   // A full load, so that nothing cached in the page can pretend to be signed in.
   await openPage(page, '/photos');

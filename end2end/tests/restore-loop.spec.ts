@@ -5,7 +5,6 @@ import {
   expectImageLoaded,
   expectPng,
   registerNewUser,
-  screenshot,
   test,
   testPhoto,
   waitForAttribute,
@@ -18,7 +17,6 @@ const UPLOAD_TIMEOUT_MS = 60_000;
 test('a photo goes from upload to restored download without a page reload', async ({ page }) => {
   await registerNewUser(page);
   await expect(page.getByTestId('gallery-empty')).toBeVisible();
-  await screenshot(page, 'photos-empty');
 
   // Choosing the file is enough: no extra click to upload.
   await page.getByTestId('upload-input').setInputFiles(testPhoto('scratched-a.png'));
@@ -34,12 +32,10 @@ test('a photo goes from upload to restored download without a page reload', asyn
   await expect(card).toHaveAttribute('href', /^\/photos\/[^/?#]+$/);
   await expectImageLoaded(card.getByTestId('photo-thumb'));
   await expect(page.getByTestId('gallery-empty')).toHaveCount(0);
-  await screenshot(page, 'photos-gallery');
 
   await card.click();
   await page.waitForURL(/\/photos\/[^/?#]+$/);
   await waitForHydration(page);
-  await screenshot(page, 'photo-detail');
 
   // A full reload would drop this marker and fire `load`; live updates must do neither.
   const marker = `restore-${Date.now()}`;
@@ -73,7 +69,6 @@ test('a photo goes from upload to restored download without a page reload', asyn
   const afterSize = await expectImageLoaded(after);
   expect(beforeSize.width).toBeGreaterThan(0);
   expect(afterSize.width).toBeGreaterThan(0);
-  await screenshot(page, 'photo-restored');
 
   const link = page.getByTestId('download-link');
   const href = await link.getAttribute('href');

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
+import AxeBuilder from '@axe-core/playwright';
 import { test as base, expect, type Locator, type Page } from '@playwright/test';
 
 /** The password every test account gets; long enough for any sensible password rule. */
@@ -48,7 +49,12 @@ export const test = base.extend({
         WebAssembly.instantiateStreaming = (...args) => mark(instantiateStreaming(...args));
       }
     });
+    // An uncaught error in the page (a hydration panic, say) fails the test, even when
+    // everything the test looked at seemed fine.
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
     await use(page);
+    expect(errors, 'uncaught errors in the page').toEqual([]);
   },
 });
 
@@ -73,9 +79,106 @@ export async function openPage(page: Page, pathname: string): Promise<void> {
   await waitForHydration(page);
 }
 
+/**
+ * Saves a full-page screenshot as test-results/screenshots/NAME-PROJECT.png (the project is
+ * `desktop` or `phone`) and attaches it to the test's report.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  const info = test.info();
+  const file = path.join(SCREENSHOT_DIR, `${name}-${info.project.name}.png`);
+  // Images still loading would show as blank boxes.
+  await page.waitForLoadState('networkidle');
+  await page.screenshot({ path: file, fullPage: true, animations: 'disabled', timeout: 45_000 });
+  await info.attach(name, { path: file, contentType: 'image/png' });
+}
+
+/** Serious and critical WCAG 2 A/AA violations on the current page, one line each. */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+
+  return results.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target).join(', ')}`);
+}
+
+/** Fails with the list of serious or critical accessibility problems on the page, if any. */
+export async function expectAccessible(page: Page, what: string): Promise<void> {
+  expect(await seriousViolations(page), `accessibility problems on ${what}`).toEqual([]);
+}
+
+/** A photo as the JSON API returns it (only the fields the tests read). */
+export interface ApiPhoto {
+  id: string;
+  file_name: string;
+  expires_at: number | null;
+  latest_job: ApiJob | null;
+}
+
+export interface ApiJob {
+  id: string;
+  status: string;
+  result_photo_id: string | null;
+}
+
+/**
+ * Creates an account through the JSON API; the session cookie lands in the page's browser
+ * context, so the page is signed in too. Returns the email.
+ */
+export async function registerViaApi(page: Page): Promise<string> {
+  const email = newEmail();
+  const response = await page.request.post('/api/auth/register', {
+    data: { email, password: PASSWORD },
+  });
+  expect(response.status(), await response.text()).toBeLessThan(300);
+
+  return email;
+}
+
+/** Uploads a test photo through the JSON API. */
+export async function uploadViaApi(page: Page, name: string): Promise<ApiPhoto> {
+  const response = await page.request.post('/api/photos', {
+    multipart: {
+      photo: { name, mimeType: 'image/png', buffer: await readFile(testPhoto(name)) },
+    },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+
+  return (await response.json()) as ApiPhoto;
+}
+
+/** Restores a photo through the JSON API and waits for the job to complete. */
+export async function restoreViaApi(page: Page, photoId: string): Promise<ApiJob> {
+  const started = await page.request.post('/api/jobs/restore', { data: { photo_id: photoId } });
+  expect(started.status(), await started.text()).toBeLessThan(300);
+  const job = (await started.json()) as ApiJob;
+
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const response = await page.request.get(`/api/jobs/${job.id}`);
+    const current = (await response.json()) as ApiJob;
+    if (current.status === 'completed') {
+      return current;
+    }
+    if (['failed', 'cancelled', 'timed_out'].includes(current.status)) {
+      throw new Error(`the restoration ended ${current.status}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`the restoration did not complete within 120 s (${current.status})`);
+    }
+    await page.waitForTimeout(250);
+  }
+}
+
+/** A signed-in page whose account holds one restored photo; returns the photo's id. */
+export async function signedInWithRestoredPhoto(page: Page, name = 'scratched-a.png'): Promise<string> {
+  await registerViaApi(page);
+  const photo = await uploadViaApi(page, name);
+  await restoreViaApi(page, photo.id);
+
+  return photo.id;
 }
 
 /** Registers a new account through /register and returns its email; ends on /photos. */

@@ -15,6 +15,7 @@ pub fn Header() -> impl IntoView {
     session.follow(logout);
 
     view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
             <A href="/" attr:class="brand">"Rekindle"</A>
             <ConnectionIndicator />

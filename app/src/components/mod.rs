@@ -6,4 +6,5 @@ pub mod job_progress;
 pub mod photo_card;
 pub mod protected_image;
 pub mod restore_options;
+pub mod retention;
 pub mod uploader;

@@ -1,11 +1,24 @@
-//! An image whose bytes come through the gatekeeper's short-lived signed URL.
+//! An image whose bytes come through the gatekeeper.
+//!
+//! The `src` is the gatekeeper's access route with `redirect=true`: each load asks it for a
+//! fresh short-lived signed URL and follows it, so the image is plain HTML from the server
+//! (it shows before the WASM loads, or without JavaScript), and an expired URL is never reused.
 
-use crate::api::get_photo_access;
+use crate::error::AppError;
 use crate::model::PhotoVariant;
 use leptos::prelude::*;
 use uuid::Uuid;
 
-/// Shows one rendition of a photo; asks for a fresh URL if the old one has expired.
+/// The address of one rendition of a photo, for `<img src>` or a download link.
+pub fn access_href(photo_id: Uuid, variant: PhotoVariant) -> String {
+    format!(
+        "/api/photos/{photo_id}/access?variant={}&redirect=true",
+        variant.as_str()
+    )
+}
+
+/// Shows one rendition of a photo. If the gatekeeper refuses it, says why in the server's
+/// words (and, with `offer_upgrade`, links to the plans when the plan is the reason).
 #[component]
 pub fn ProtectedImage(
     photo_id: Uuid,
@@ -13,40 +26,41 @@ pub fn ProtectedImage(
     #[prop(into)] alt: String,
     #[prop(optional, into)] test_id: Option<&'static str>,
     #[prop(optional)] lazy: bool,
+    /// When the gatekeeper refuses because of the plan (an expired photo, storage over the
+    /// limit), link to the plans. Off inside links, which cannot hold another link.
+    #[prop(optional)]
+    offer_upgrade: bool,
 ) -> impl IntoView {
-    let access = Resource::new(
-        move || (photo_id, variant),
-        |(id, v)| get_photo_access(id, v),
-    );
-    let retried = StoredValue::new(false);
-    // An expired URL fails to load: ask the gatekeeper again, once.
+    let refused = RwSignal::new(None::<AppError>);
+    // A failed load: ask the gatekeeper why, in words.
     let on_error = move |_| {
-        if !retried.get_value() {
-            retried.set_value(true);
-            access.refetch();
-        }
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Err(err) = crate::api::get_photo_access(photo_id, variant).await {
+                refused.set(Some(err));
+            }
+        });
     };
-    let alt = StoredValue::new(alt);
 
     view! {
-        <Transition fallback=|| view! { <span class="image-placeholder" aria-hidden="true"></span> }>
-            {move || Suspend::new(async move {
-                match access.await {
-                    Ok(access) => view! {
-                        <img
-                            src=access.url
-                            alt=alt.get_value()
-                            data-testid=test_id
-                            loading=if lazy { "lazy" } else { "eager" }
-                            decoding="async"
-                            on:error=on_error
-                        />
-                    }.into_any(),
-                    Err(err) => view! {
-                        <p class="image-refused" role="note">{err.message}</p>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
+        <img
+            src=access_href(photo_id, variant)
+            alt=alt
+            data-testid=test_id
+            loading=if lazy { "lazy" } else { "eager" }
+            decoding="async"
+            class:refused=move || refused.with(Option::is_some)
+            on:error=on_error
+        />
+        {move || refused.get().map(|err| {
+            let upgrade = offer_upgrade
+                && matches!(err.code.as_str(), "photo_expired" | "quota_exceeded");
+            view! {
+                <p class="image-refused" role="note" data-testid="image-refused" data-code=err.code.clone()>
+                    {err.message}
+                    {upgrade.then(|| view! { " " <a href="/account#plans" data-testid="upgrade-link">"See the plans"</a> })}
+                </p>
+            }
+        })}
     }
 }

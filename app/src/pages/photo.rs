@@ -3,12 +3,15 @@
 use crate::api::{get_photo, CancelJob, CreateRestoreJob, DeletePhoto};
 use crate::components::before_after::BeforeAfter;
 use crate::components::job_progress::JobProgress;
-use crate::components::protected_image::ProtectedImage;
+use crate::components::protected_image::{access_href, ProtectedImage};
 use crate::components::restore_options::RestoreOptionsForm;
+use crate::components::retention::RetentionNote;
 use crate::live::use_job_updates;
 use crate::model::{JobStatus, JobView, PhotoVariant, PhotoView, RestoreOptions};
+use crate::pages::account::human_bytes;
 use crate::pages::SignedIn;
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
@@ -39,6 +42,7 @@ pub fn PhotoPage() -> impl IntoView {
     view! {
         <SignedIn>
             <section class="page">
+                <p class="back-link"><A href="/photos">"← All photos"</A></p>
                 <Transition fallback=|| view! { <p>"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match photo.await {
@@ -77,93 +81,119 @@ fn PhotoDetail(photo: PhotoView) -> impl IntoView {
     };
     let busy =
         move || restore.pending().get() || job.get().is_some_and(|j| !j.status.is_terminal());
+    let retry = Callback::new(move |options: RestoreOptions| {
+        restore.dispatch(CreateRestoreJob { photo_id, options });
+    });
     let title = photo.file_name.clone();
+    let aspect = (photo.width, photo.height);
 
     view! {
         <h1 class="photo-title">{title}</h1>
-        <p class="photo-meta">{format!("{} × {} pixels", photo.width, photo.height)}</p>
-        {photo.expires_at.map(|at| view! { <p class="photo-retention" data-testid="days-left">{days_left(at)}</p> })}
-        <Show
-            when=move || job.get().and_then(|j| j.result_photo_id).is_some()
-            fallback=move || view! {
-                <div class="photo-single">
-                    <ProtectedImage photo_id variant=PhotoVariant::Full alt="Original photo" test_id="original-image" />
+        <p class="photo-meta">{format!("{} × {} pixels · {}", photo.width, photo.height, human_bytes(photo.size_bytes))}</p>
+        {photo.expires_at.map(|expires_at| view! { <RetentionNote expires_at /> })}
+        <div class="photo-layout">
+            <div class="photo-view">
+                <Show
+                    when=move || job.get().and_then(|j| j.result_photo_id).is_some()
+                    fallback=move || view! {
+                        <div class="photo-single">
+                            <ProtectedImage photo_id variant=PhotoVariant::Full alt="Original photo" test_id="original-image" offer_upgrade=true />
+                        </div>
+                    }
+                >
+                    <Comparison photo_id job aspect />
+                </Show>
+            </div>
+            <div class="photo-controls">
+                <RestoreOptionsForm options />
+                <div class="actions">
+                    <button
+                        class="button primary"
+                        data-testid="restore-button"
+                        disabled=busy
+                        on:click=move |_| {
+                            restore.dispatch(CreateRestoreJob { photo_id, options: options.get() });
+                        }
+                    >
+                        {move || if job.get().is_some() { "Restore again" } else { "Restore this photo" }}
+                    </button>
                 </div>
-            }
-        >
-            <Comparison photo_id job />
-        </Show>
-        <RestoreOptionsForm options />
-        <div class="actions">
-            <button
-                class="button primary"
-                data-testid="restore-button"
-                disabled=busy
-                on:click=move |_| {
-                    restore.dispatch(CreateRestoreJob { photo_id, options: options.get() });
-                }
-            >
-                {move || if job.get().is_some() { "Restore again" } else { "Restore this photo" }}
-            </button>
+                <Show when=move || restore_error().is_some()>
+                    <p class="form-error" role="alert">{restore_error}</p>
+                </Show>
+                <Show when=move || job.with(Option::is_some)>
+                    <JobPanel job retry busy=Signal::derive(move || restore.pending().get()) />
+                </Show>
+                <DeletePhotoButton photo_id />
+            </div>
         </div>
-        <Show when=move || restore_error().is_some()>
-            <p class="form-error" role="alert">{restore_error}</p>
-        </Show>
-        {move || job.get().map(|current| view! { <JobPanel job=Signal::derive(move || job.get().unwrap_or_else(|| current.clone())) /> })}
-        <DeletePhotoButton photo_id />
     }
 }
 
 #[component]
 fn DeletePhotoButton(photo_id: Uuid) -> impl IntoView {
     let delete = ServerAction::<DeletePhoto>::new();
+    let confirming = RwSignal::new(false);
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
         if delete.value().get().is_some_and(|r| r.is_ok()) {
             navigate("/photos", Default::default());
         }
     });
+    let error = move || {
+        delete
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.message)
+    };
 
     view! {
-        <div class="actions danger-zone">
-            <button
-                class="button"
-                data-testid="delete-photo"
-                on:click=move |_| { delete.dispatch(DeletePhoto { id: photo_id }); }
+        <div class="danger-zone">
+            <Show
+                when=move || confirming.get()
+                fallback=move || view! {
+                    <button
+                        type="button"
+                        class="button"
+                        data-testid="delete-photo"
+                        on:click=move |_| confirming.set(true)
+                    >
+                        "Delete this photo…"
+                    </button>
+                }
             >
-                "Delete this photo"
-            </button>
+                <p>"Delete this photo and its restorations for good?"</p>
+                <div class="actions">
+                    <button
+                        type="button"
+                        class="button danger"
+                        data-testid="confirm-delete-photo"
+                        disabled=move || delete.pending().get()
+                        on:click=move |_| { delete.dispatch(DeletePhoto { id: photo_id }); }
+                    >
+                        "Yes, delete it"
+                    </button>
+                    <button type="button" class="button" data-testid="keep-photo" on:click=move |_| confirming.set(false)>
+                        "Keep it"
+                    </button>
+                </div>
+            </Show>
+            <Show when=move || error().is_some()>
+                <p class="form-error" role="alert">{error}</p>
+            </Show>
         </div>
     }
 }
 
-/// "Kept for 3 more days" for a photo that expires at `expires_at` (Unix ms).
-fn days_left(expires_at: i64) -> String {
-    let left_ms = expires_at - now_ms();
-    if left_ms <= 0 {
-        return "This photo expired after 7 days on the Free plan — upgrade to keep photos.".into();
-    }
-    let days = (left_ms + 86_399_999) / 86_400_000;
-    let plural = if days == 1 { "day" } else { "days" };
-    format!("On the Free plan this photo is kept for {days} more {plural}. Upgrade to keep it for good.")
-}
-
-fn now_ms() -> i64 {
-    #[cfg(feature = "hydrate")]
-    return web_sys::js_sys::Date::now() as i64;
-    #[cfg(not(feature = "hydrate"))]
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
 #[component]
-fn Comparison(photo_id: Uuid, job: Memo<Option<JobView>>) -> impl IntoView {
+fn Comparison(photo_id: Uuid, job: Memo<Option<JobView>>, aspect: (u32, u32)) -> impl IntoView {
+    // Only a new result replaces the comparison; progress updates leave it alone.
+    let result = Memo::new(move |_| job.get().and_then(|j| j.result_photo_id));
     move || {
-        job.get().and_then(|j| j.result_photo_id).map(|result_id| {
+        result.get().map(|result_id| {
             view! {
-                <BeforeAfter before=photo_id after=result_id />
+                <BeforeAfter before=photo_id after=result_id aspect />
                 <DownloadLink photo_id=result_id />
             }
         })
@@ -171,40 +201,91 @@ fn Comparison(photo_id: Uuid, job: Memo<Option<JobView>>) -> impl IntoView {
 }
 
 #[component]
-fn JobPanel(job: Signal<JobView>) -> impl IntoView {
+fn JobPanel(
+    job: Memo<Option<JobView>>,
+    retry: Callback<RestoreOptions>,
+    busy: Signal<bool>,
+) -> impl IntoView {
     let cancel = ServerAction::<CancelJob>::new();
-    let cancellable = move || matches!(job.get().status, JobStatus::Queued | JobStatus::Running);
+    let status = move || job.get().map(|j| j.status);
+    let cancellable = move || matches!(status(), Some(JobStatus::Queued | JobStatus::Running));
+    let retryable = move || {
+        matches!(
+            status(),
+            Some(JobStatus::Failed | JobStatus::Cancelled | JobStatus::TimedOut)
+        )
+    };
+    let cancel_error = move || {
+        cancel
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.message)
+    };
+    // The panel is shown only once there is a job, and a job never goes away again; the memo
+    // keeps the last one just in case, so the progress view is built once and then updates.
+    let progress = job.get_untracked().map(|first| {
+        let current = Memo::new(move |previous: Option<&JobView>| {
+            job.get()
+                .or_else(|| previous.cloned())
+                .unwrap_or_else(|| first.clone())
+        });
+        view! { <JobProgress job=current /> }
+    });
 
     view! {
-        <JobProgress job />
-        <Show when=cancellable>
-            <button
-                class="button"
-                data-testid="cancel-button"
-                on:click=move |_| { cancel.dispatch(CancelJob { job_id: job.get_untracked().id }); }
-            >
-                "Cancel"
-            </button>
+        {progress}
+        <div class="actions job-actions">
+            <Show when=cancellable>
+                <button
+                    type="button"
+                    class="button"
+                    data-testid="cancel-button"
+                    disabled=move || cancel.pending().get()
+                    on:click=move |_| {
+                        if let Some(job) = job.get_untracked() {
+                            cancel.dispatch(CancelJob { job_id: job.id });
+                        }
+                    }
+                >
+                    "Cancel restoration"
+                </button>
+            </Show>
+            <Show when=retryable>
+                <button
+                    type="button"
+                    class="button primary"
+                    data-testid="retry-button"
+                    disabled=move || busy.get()
+                    on:click=move |_| {
+                        if let Some(job) = job.get_untracked() {
+                            retry.run(job.options);
+                        }
+                    }
+                >
+                    "Try again"
+                </button>
+            </Show>
+        </div>
+        <Show when=move || cancel_error().is_some()>
+            <p class="form-error" role="alert">{cancel_error}</p>
         </Show>
     }
 }
 
 #[component]
 fn DownloadLink(photo_id: Uuid) -> impl IntoView {
-    let access = Resource::new(
-        move || photo_id,
-        |id| crate::api::get_photo_access(id, PhotoVariant::Download),
-    );
-
     view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                access.await.ok().map(|access| view! {
-                    <a class="button" href=access.url download rel="external" data-testid="download-link">
-                        "Download restored photo"
-                    </a>
-                })
-            })}
-        </Transition>
+        <p class="actions">
+            <a
+                class="button primary"
+                href=access_href(photo_id, PhotoVariant::Download)
+                download
+                rel="external"
+                data-testid="download-link"
+            >
+                "Download restored photo"
+            </a>
+        </p>
     }
 }
