@@ -110,12 +110,29 @@ impl FakeRunPod {
     }
 }
 
-fn authorised(shared: &Shared, headers: &HeaderMap) -> bool {
+/// Refuses a call without Rekindle's API key, as RunPod does.
+fn authorise(shared: &Shared, headers: &HeaderMap) -> Result<(), StatusCode> {
     let expected = format!("Bearer {}", shared.api_key);
-    headers
+    let given = headers
         .get("authorization")
-        .and_then(|value| value.to_str().ok())
-        == Some(expected.as_str())
+        .and_then(|value| value.to_str().ok());
+    if given == Some(expected.as_str()) {
+        Ok(())
+    } else {
+        Err(StatusCode::UNAUTHORIZED)
+    }
+}
+
+/// Lets `call` count itself on job `id` (and change it), then answers the job's status.
+fn answer(
+    shared: &Shared,
+    id: &str,
+    call: impl FnOnce(&mut Job),
+) -> Result<Json<Value>, StatusCode> {
+    let mut jobs = shared.jobs.lock().unwrap();
+    let job = jobs.get_mut(id).ok_or(StatusCode::NOT_FOUND)?;
+    call(job);
+    Ok(Json(job.status.clone()))
 }
 
 async fn run_job(
@@ -123,9 +140,7 @@ async fn run_job(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Result<Json<Value>, StatusCode> {
-    if !authorised(&shared, &headers) {
-        return Err(StatusCode::UNAUTHORIZED);
-    }
+    authorise(&shared, &headers)?;
     let webhook_url = body["webhook"].as_str().ok_or(StatusCode::BAD_REQUEST)?;
     // Rekindle's webhook URLs end in `/api/webhooks/runpod/{job id}/{token}`.
     let job_id = webhook_url
@@ -163,23 +178,15 @@ async fn read_status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, StatusCode> {
-    if !authorised(&shared, &headers) {
-        return Err(StatusCode::UNAUTHORIZED);
-    }
-    let mut jobs = shared.jobs.lock().unwrap();
-    let job = jobs.get_mut(&id).ok_or(StatusCode::NOT_FOUND)?;
-    job.calls.status += 1;
-    Ok(Json(job.status.clone()))
+    authorise(&shared, &headers)?;
+    answer(&shared, &id, |job| job.calls.status += 1)
 }
 
 async fn read_legacy_status(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, StatusCode> {
-    let mut jobs = shared.jobs.lock().unwrap();
-    let job = jobs.get_mut(&id).ok_or(StatusCode::NOT_FOUND)?;
-    job.calls.legacy_status += 1;
-    Ok(Json(job.status.clone()))
+    answer(&shared, &id, |job| job.calls.legacy_status += 1)
 }
 
 async fn cancel_job(
@@ -187,14 +194,11 @@ async fn cancel_job(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, StatusCode> {
-    if !authorised(&shared, &headers) {
-        return Err(StatusCode::UNAUTHORIZED);
-    }
-    let mut jobs = shared.jobs.lock().unwrap();
-    let job = jobs.get_mut(&id).ok_or(StatusCode::NOT_FOUND)?;
-    job.calls.cancel += 1;
-    job.status = json!({ "id": id, "status": "CANCELLED" });
-    Ok(Json(job.status.clone()))
+    authorise(&shared, &headers)?;
+    answer(&shared, &id, |job| {
+        job.calls.cancel += 1;
+        job.status = json!({ "id": id, "status": "CANCELLED" });
+    })
 }
 
 /// RunPod's status object for a job in progress, as our worker reports progress.

@@ -5,7 +5,6 @@
 use anyhow::Context;
 use server::config::Config;
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
 /// A signed-in user: the bearer token their browser tabs use.
@@ -22,7 +21,7 @@ pub async fn accounts(env: &[(String, String)], count: usize) -> anyhow::Result<
     let password_hash = server::auth::password::hash("load-generator-password".into())
         .await
         .map_err(|err| anyhow::anyhow!("Failed to hash the password: {err:?}"))?;
-    let now = now_ms();
+    let now = server::clock::Clock::default().now_ms();
     let expires = now + 24 * 3600 * 1000;
 
     let mut accounts = Vec::with_capacity(count);
@@ -59,11 +58,4 @@ pub async fn accounts(env: &[(String, String)], count: usize) -> anyhow::Result<
     state.db.pool.close().await;
 
     Ok(accounts)
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
